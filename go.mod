@@ -1,0 +1,3 @@
+module github.com/callpulse/callpulse
+
+go 1.26.8
