@@ -1,0 +1,34 @@
+# callpulse — the two commands that matter are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/callpulse
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test vet bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/callpulse
+
+## run: install what is missing, start ClickHouse and callpulse with simulated PBX traffic (Ctrl-C stops all)
+run: build
+	./scripts/run.sh
+
+## test: install and start the test servers, go vet, go test -race, brief fuzzing; stop the servers
+test:
+	./scripts/test.sh
+
+## bench: load and throughput figures against their baselines
+bench: build
+	./scripts/bench.sh
+
+## fuzz: longer fuzzing of every parser (FUZZTIME per target, default 60s)
+fuzz:
+	FUZZTIME=$${FUZZTIME:-60s} ./scripts/fuzz.sh
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin out

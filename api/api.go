@@ -1,0 +1,77 @@
+// Package api serves callpulse's read API under /api/v1 (JSON, Bearer
+// token). docs/api.md documents every endpoint.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/callpulse/callpulse/analytics"
+)
+
+// TalkTimer answers talk-time questions.
+type TalkTimer interface {
+	TalkTime(ctx context.Context, p analytics.Period, extensions []string) ([]analytics.TalkRow, error)
+	Location() *time.Location
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	token   []byte
+	talk    TalkTimer
+	team    *analytics.Team
+	targets analytics.Targets
+	timeout time.Duration
+	log     *slog.Logger
+	// ErrorCounter, if set, counts failed queries (so ClickHouse errors of the
+	// API show in the store's metrics).
+	ErrorCounter func()
+}
+
+// NewServer returns the API. token must not be empty.
+func NewServer(token string, talk TalkTimer, team *analytics.Team, targets analytics.Targets, timeout time.Duration, log *slog.Logger) *Server {
+	return &Server{token: []byte(token), talk: talk, team: team, targets: targets, timeout: timeout, log: log}
+}
+
+// Register adds the API routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/talk-time", s.authorized(s.talkTime))
+}
+
+func (s *Server) authorized(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(token), s.token) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="callpulse"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong Authorization: Bearer token")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		if err := h(w, r.WithContext(ctx)); err != nil {
+			if s.ErrorCounter != nil {
+				s.ErrorCounter()
+			}
+			s.log.Error("api query failed", "path", r.URL.Path, "err", err)
+			writeError(w, http.StatusServiceUnavailable, "query failed; see the daemon log")
+		}
+	})
+}
+
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

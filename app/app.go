@@ -1,0 +1,193 @@
+// Package app builds the callpulse daemon from its configuration and runs
+// it: sinks start before sources (spool, then the ClickHouse writer, then
+// the HTTP server) and stop in reverse, so nothing is accepted that cannot
+// be made durable and nothing durable is left half-written.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/callpulse/callpulse/config"
+	"github.com/callpulse/callpulse/spool"
+	"github.com/callpulse/callpulse/warehouse"
+)
+
+// ShutdownTimeout bounds how long in-flight webhook requests may take to
+// finish after a stop signal.
+const ShutdownTimeout = 15 * time.Second
+
+// App is a running daemon.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	spool    *spool.Spool
+	db       *warehouse.DB
+	server   *http.Server
+	listener net.Listener
+	ready    *readiness
+
+	writerReader *spool.Reader
+
+	cancelWorkers context.CancelFunc
+	workers       *errgroup.Group
+	serveErr      chan error
+	cleanup       cleanups
+}
+
+// Start builds every part, starts the background workers and the HTTP
+// server, and returns once the server listens. Stop it with Shutdown.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, err error) {
+	if err := cfg.ValidateForServe(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), ready: &readiness{}}
+	defer func() {
+		if err != nil {
+			_ = a.cleanup.run()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.spool, err = spool.Open(spool.Options{
+		Dir:          filepath.Join(cfg.DataDir, "spool"),
+		SegmentBytes: int64(cfg.Spool.SegmentBytes),
+		MaxBytes:     int64(cfg.Spool.MaxBytes),
+		Logger:       log.With("component", "spool"),
+		Metrics:      spool.NewMetrics(a.reg),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	a.cleanup.add("close spool", a.spool.Close)
+
+	a.db, err = warehouse.Open(cfg.ClickHouse.DSN, warehouse.Options{
+		DialTimeout: cfg.ClickHouse.DialTimeout, QueryTimeout: cfg.ClickHouse.QueryTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup.add("close clickhouse", a.db.Close)
+
+	workerCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancelWorkers = cancel
+	a.workers, workerCtx = errgroup.WithContext(workerCtx)
+	if err := a.startWorkers(workerCtx); err != nil {
+		cancel()
+		return nil, err
+	}
+
+	mux, err := a.routes()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	a.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	a.serveErr = make(chan error, 1)
+	go func() { a.serveErr <- a.server.Serve(a.listener) }()
+	log.Info("callpulse listening", "addr", a.Addr(), "clickhouse", cfg.ClickHouse.RedactedDSN(),
+		"data_dir", cfg.DataDir, "timezone", cfg.Timezone)
+	return a, nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Registry is the daemon's metrics registry.
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// Wait blocks until ctx is done or the HTTP server fails, then shuts down.
+func (a *App) Wait(ctx context.Context) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-a.serveErr:
+		a.log.Error("http server failed", "err", serveErr)
+	}
+	return errors.Join(serveErr, a.Shutdown())
+}
+
+// Shutdown stops accepting requests and waits for in-flight ones, then
+// stops the workers (which flush their batches and commit their cursors),
+// then closes the spool and ClickHouse, in that order.
+func (a *App) Shutdown() error {
+	a.log.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := a.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop http server: %w", err))
+	}
+	a.cancelWorkers()
+	if err := a.workers.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		errs = append(errs, fmt.Errorf("stop workers: %w", err))
+	}
+	errs = append(errs, a.cleanup.run())
+	a.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// cleanups is a LIFO list of named teardown steps.
+type cleanups []struct {
+	name string
+	fn   func() error
+}
+
+func (c *cleanups) add(name string, fn func() error) {
+	*c = append(*c, struct {
+		name string
+		fn   func() error
+	}{name, fn})
+}
+
+func (c *cleanups) run() error {
+	var errs []error
+	for i := len(*c) - 1; i >= 0; i-- {
+		if err := (*c)[i].fn(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", (*c)[i].name, err))
+		}
+	}
+	*c = nil
+	return errors.Join(errs...)
+}
+
+// WaitWritten blocks until the ClickHouse writer has written every record
+// that was durable on the spool when it was called, or ctx is done. Tools
+// and tests use it to know the numbers are complete.
+func (a *App) WaitWritten(ctx context.Context) error {
+	target := a.spool.Stats().LastSeq
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for a.writerReader.Committed() < target {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for clickhouse writer: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}

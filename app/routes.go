@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callpulse/callpulse/analytics"
+	"github.com/callpulse/callpulse/api"
+	"github.com/callpulse/callpulse/ingest"
+	"github.com/callpulse/callpulse/ingest/generic"
+	"github.com/callpulse/callpulse/phone"
+)
+
+// routes builds the HTTP mux: webhooks, API, metrics and health.
+func (a *App) routes() (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	norm, err := phone.NewNormalizer(a.cfg.DefaultRegion)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := a.providers(norm)
+	if err != nil {
+		return nil, err
+	}
+	im := ingest.NewMetrics(a.reg)
+	for _, p := range providers {
+		h := ingest.NewHandler(p, a.spool, int64(a.cfg.Webhooks.MaxBodyBytes), im, a.log.With("component", "ingest"))
+		mux.Handle("POST /webhooks/"+p.Name(), h)
+	}
+
+	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
+	apiServer := api.NewServer(string(a.cfg.API.Token), store, a.team(), a.targets(),
+		a.cfg.ClickHouse.QueryTimeout, a.log.With("component", "api"))
+	apiServer.Register(mux)
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	return mux, nil
+}
+
+// providers is the explicit list of webhook providers, one per PBX.
+func (a *App) providers(norm *phone.Normalizer) ([]ingest.Provider, error) {
+	g, err := generic.New(string(a.cfg.Webhooks.Generic.Token), norm)
+	if err != nil {
+		return nil, err
+	}
+	return []ingest.Provider{g}, nil
+}
+
+// readiness tracks start-up steps that /readyz reports.
+type readiness struct{ migrated atomic.Bool }
+
+func (r *readiness) setMigrated() { r.migrated.Store(true) }
+
+// readyz answers 200 when the spool is healthy and ClickHouse is reachable
+// and migrated, else 503 with the reasons. Webhooks are accepted either way
+// while the spool is healthy.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	if err := a.spool.Healthy(); err != nil {
+		problems = append(problems, "spool: "+err.Error())
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.db.Ping(ctx); err != nil {
+		problems = append(problems, "clickhouse: unreachable")
+	} else if !a.ready.migrated.Load() {
+		problems = append(problems, "clickhouse: migrations not applied yet")
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			_, _ = w.Write([]byte(p + "\n"))
+		}
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/callpulse/callpulse/analytics"
+	"github.com/callpulse/callpulse/backoff"
+	"github.com/callpulse/callpulse/spool"
+	"github.com/callpulse/callpulse/warehouse"
+)
+
+// writerConsumer is the spool cursor name of the ClickHouse writer.
+const writerConsumer = "clickhouse"
+
+// startWorkers starts the background loops: migrate ClickHouse (retrying
+// while it is down), then write call events from the spool and refresh the
+// business gauges. Webhooks are accepted meanwhile: they wait on the spool.
+func (a *App) startWorkers(ctx context.Context) error {
+	reader, err := a.spool.Reader(writerConsumer)
+	if err != nil {
+		return err
+	}
+	a.writerReader = reader
+	whMetrics := warehouse.NewMetrics(a.reg)
+	writer := warehouse.NewEventWriter(a.db, a.cfg.SourceByLine(), whMetrics, a.log.With("component", "writer"))
+	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
+	gauges := analytics.NewGauges(a.reg, store, a.team(), a.log.With("component", "gauges"))
+
+	a.workers.Go(func() error {
+		if err := a.migrate(ctx, whMetrics); err != nil {
+			return nil // ctx done before ClickHouse came up
+		}
+		a.ready.setMigrated()
+		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
+		return spool.Consume(ctx, reader, writer, spool.ConsumeOptions{
+			MaxBatch: a.cfg.ClickHouse.BatchRows,
+			MaxAge:   a.cfg.ClickHouse.BatchAge,
+			Logger:   a.log.With("component", "writer"),
+		})
+	})
+	return nil
+}
+
+// migrate applies migrations, retrying with backoff until it succeeds or
+// ctx is done.
+func (a *App) migrate(ctx context.Context, m *warehouse.Metrics) error {
+	b := backoff.New(backoff.Policy{Base: 500 * time.Millisecond, Max: 30 * time.Second})
+	for {
+		applied, err := a.db.Migrate(ctx)
+		if err == nil {
+			if len(applied) > 0 {
+				a.log.Info("applied clickhouse migrations", "versions", applied)
+			}
+			return nil
+		}
+		m.CountError("migrate")
+		a.log.Warn("clickhouse not ready, will retry", "err", err)
+		if err := b.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// team is the configured managers for analytics.
+func (a *App) team() *analytics.Team {
+	var ms []analytics.Manager
+	for _, m := range a.cfg.Managers {
+		ms = append(ms, analytics.Manager{ID: m.ID, Name: m.Name, Extensions: m.Extensions})
+	}
+	return analytics.NewTeam(ms)
+}
+
+// targets is the configured talk-time targets for analytics.
+func (a *App) targets() analytics.Targets {
+	return analytics.Targets{"A": a.cfg.Targets.A, "B": a.cfg.Targets.B, "C": a.cfg.Targets.C}
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make test: install and start what the tests need (ClickHouse, promtool),
+# run go vet and go test -race, fuzz each parser briefly, stop the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+command -v go >/dev/null || die "Go is not installed (https://go.dev/doc/install)"
+ensure_cmd clickhouse-server clickhouse-server clickhouse-client
+ensure_cmd promtool prometheus
+
+tmp=$(mktemp -d /tmp/callpulse-test.XXXXXX)
+cleanup() { scripts/clickhouse.sh stop "$tmp/clickhouse" || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+port=$(scripts/clickhouse.sh start "$tmp/clickhouse")
+export CALLPULSE_TEST_CLICKHOUSE="127.0.0.1:$port"
+log "ClickHouse $(clickhouse-client --port "$port" -q 'SELECT version()') on $CALLPULSE_TEST_CLICKHOUSE"
+
+log "go vet"
+go vet ./...
+
+log "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh
