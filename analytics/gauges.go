@@ -34,6 +34,9 @@ type Gauges struct {
 
 // NewGauges registers the business gauges on reg.
 func NewGauges(reg prometheus.Registerer, store *Store, team *Team, log *slog.Logger) *Gauges {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	f := promauto.With(reg)
 	g := &Gauges{
 		store: store, team: team, now: time.Now, log: log,
@@ -69,6 +72,9 @@ func NewGauges(reg prometheus.Registerer, store *Store, team *Team, log *slog.Lo
 	}
 	return g
 }
+
+// SetClock replaces the clock that decides what "today" is (for tests).
+func (g *Gauges) SetClock(now func() time.Time) { g.now = now }
 
 // Run refreshes the gauges every interval until ctx is done. It returns nil
 // when ctx is done; a failed refresh is logged, counted and tried again at
