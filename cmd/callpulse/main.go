@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -63,7 +64,12 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
 	default:
-		fmt.Fprintf(os.Stderr, "callpulse %s: %v\n", os.Args[1], err)
+		msg := " " + err.Error()
+		if strings.Contains(msg, "\n") {
+			// One problem per line (check-config, import), indented under the command.
+			msg = "\n " + strings.ReplaceAll(msg, "\n", "\n  ")
+		}
+		fmt.Fprintf(os.Stderr, "callpulse %s:%s\n", os.Args[1], msg)
 		os.Exit(1)
 	}
 }
