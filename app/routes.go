@@ -30,6 +30,10 @@ func (a *App) routes() (*http.ServeMux, error) {
 	for _, p := range providers {
 		h := ingest.NewHandler(p, a.spool, int64(a.cfg.Webhooks.MaxBodyBytes), im, a.log.With("component", "ingest"))
 		mux.Handle("POST /webhooks/"+p.Name(), h)
+		mux.Handle("POST /webhooks/"+p.Name()+"/", h)
+		if g, ok := p.(ingest.GetHandler); ok {
+			mux.HandleFunc("GET /webhooks/"+p.Name(), g.ServeGET)
+		}
 	}
 
 	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())

@@ -48,7 +48,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		}
 		return h.reject(w, &Error{Status: http.StatusBadRequest, Msg: "read body: connection error"})
 	}
-	events, err := h.provider.Parse(r, body, h.now())
+	parsed, err := h.provider.Parse(r, body, h.now())
+	events := parsed.Events
 	if err != nil {
 		var bad *Error
 		if !errors.As(err, &bad) {
@@ -69,9 +70,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		}
 		h.metrics.events.WithLabelValues(h.provider.Name()).Add(float64(len(events)))
 	}
-	if resp, ok := h.provider.(Responder); ok {
-		resp.Respond(w, events)
-		return http.StatusOK
+	if parsed.Reply != nil {
+		rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		parsed.Reply(rw)
+		return rw.code
 	}
 	return writeJSON(w, http.StatusOK, map[string]int{"accepted": len(events)})
 }
@@ -112,4 +114,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) int {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 	return code
+}
+
+// statusRecorder remembers the status a Reply wrote, for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }

@@ -56,7 +56,12 @@ func New(token string, norm Normalizer) (*Provider, error) {
 func (p *Provider) Name() string { return Name }
 
 // Parse implements ingest.Provider.
-func (p *Provider) Parse(r *http.Request, body []byte, now time.Time) ([]call.Event, error) {
+func (p *Provider) Parse(r *http.Request, body []byte, now time.Time) (ingest.Parsed, error) {
+	events, err := p.parse(r, body, now)
+	return ingest.Parsed{Events: events}, err
+}
+
+func (p *Provider) parse(r *http.Request, body []byte, now time.Time) ([]call.Event, error) {
 	if err := p.authenticate(r); err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := newProvider(t).Parse(request(body, "Bearer "+testToken), body, received)
+			got, err := newProvider(t).parse(request(body, "Bearer "+testToken), body, received)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -103,7 +103,7 @@ func TestParseRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			events, err := newProvider(t).Parse(request(body, "Bearer "+testToken), body, received)
+			events, err := newProvider(t).parse(request(body, "Bearer "+testToken), body, received)
 			var ie *ingest.Error
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want *ingest.Error", err)
@@ -131,7 +131,7 @@ func TestAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newProvider(t).Parse(request(body, tt.auth), body, received)
+			_, err := newProvider(t).parse(request(body, tt.auth), body, received)
 			var ie *ingest.Error
 			if !errors.As(err, &ie) || ie.Status != http.StatusUnauthorized {
 				t.Fatalf("err = %v, want 401", err)
@@ -146,8 +146,8 @@ func TestAuthentication(t *testing.T) {
 func TestRedeliveryHasSameKey(t *testing.T) {
 	body, _ := os.ReadFile(filepath.Join("testdata", "answered.json"))
 	p := newProvider(t)
-	a, _ := p.Parse(request(body, "Bearer "+testToken), body, received)
-	b, _ := p.Parse(request(body, "Bearer "+testToken), body, received.Add(time.Hour))
+	a, _ := p.parse(request(body, "Bearer "+testToken), body, received)
+	b, _ := p.parse(request(body, "Bearer "+testToken), body, received.Add(time.Hour))
 	if a[0].EventKey != b[0].EventKey {
 		t.Errorf("re-delivery got a new event key: %s vs %s", a[0].EventKey, b[0].EventKey)
 	}
@@ -164,7 +164,7 @@ func FuzzParse(f *testing.F) {
 	}
 	p := newProvider(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		events, err := p.Parse(request(body, "Bearer "+testToken), body, received)
+		events, err := p.parse(request(body, "Bearer "+testToken), body, received)
 		if err != nil {
 			var ie *ingest.Error
 			if !errors.As(err, &ie) || ie.Status < 400 || ie.Status > 499 {
