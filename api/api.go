@@ -40,17 +40,37 @@ func NewServer(token string, talk TalkTimer, team *analytics.Team, targets analy
 
 // Register adds the API routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/talk-time", s.authorized(s.talkTime))
+	mux.Handle("GET /api/v1/talk-time", s.authorized(s.query(s.talkTime)))
 }
 
-func (s *Server) authorized(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+// Handle adds another authorized handler under the API (the live feed,
+// recordings). Such handlers bound their own time.
+func (s *Server) Handle(mux *http.ServeMux, pattern string, h http.Handler) {
+	mux.Handle(pattern, s.authorized(h))
+}
+
+// authorized lets a request through with the API token in
+// "Authorization: Bearer", or, for browser WebSockets which cannot set
+// headers, in the access_token query parameter.
+func (s *Server) authorized(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), s.token) != 1 {
+		if !ok {
+			token = r.URL.Query().Get("access_token")
+		}
+		if token == "" || subtle.ConstantTimeCompare([]byte(token), s.token) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="callpulse"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong Authorization: Bearer token")
 			return
 		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// query runs a JSON query handler under the query timeout and turns its
+// error into a 503.
+func (s *Server) query(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
 		if err := h(w, r.WithContext(ctx)); err != nil {
@@ -62,7 +82,6 @@ func (s *Server) authorized(h func(w http.ResponseWriter, r *http.Request) error
 		}
 	})
 }
-
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

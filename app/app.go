@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/config"
+	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -37,6 +38,7 @@ type App struct {
 	server   *http.Server
 	listener net.Listener
 	ready    *readiness
+	hub      *live.Hub
 
 	writerReader *spool.Reader
 
@@ -59,6 +61,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.hub = a.newHub()
 
 	a.spool, err = spool.Open(spool.Options{
 		Dir:          filepath.Join(cfg.DataDir, "spool"),

@@ -6,12 +6,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/api"
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/ingest/generic"
+	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 )
 
@@ -28,7 +31,10 @@ func (a *App) routes() (*http.ServeMux, error) {
 	}
 	im := ingest.NewMetrics(a.reg)
 	for _, p := range providers {
-		h := ingest.NewHandler(p, a.spool, int64(a.cfg.Webhooks.MaxBodyBytes), im, a.log.With("component", "ingest"))
+		h := ingest.NewHandler(p, a.spool, ingest.HandlerOptions{
+			MaxBody: int64(a.cfg.Webhooks.MaxBodyBytes), Metrics: im, Publish: a.hub.Publish,
+			Logger: a.log.With("component", "ingest"),
+		})
 		mux.Handle("POST /webhooks/"+p.Name(), h)
 		mux.Handle("POST /webhooks/"+p.Name()+"/", h)
 		if g, ok := p.(ingest.GetHandler); ok {
@@ -40,6 +46,7 @@ func (a *App) routes() (*http.ServeMux, error) {
 	apiServer := api.NewServer(string(a.cfg.API.Token), store, a.team(), a.targets(),
 		a.cfg.ClickHouse.QueryTimeout, a.log.With("component", "api"))
 	apiServer.Register(mux)
+	apiServer.Handle(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -86,4 +93,19 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// newHub builds the live feed, counting dropped wallboards.
+func (a *App) newHub() *live.Hub {
+	dropped := promauto.With(a.reg).NewCounter(prometheus.CounterOpts{
+		Name: "callpulse_live_dropped_subscribers_total",
+		Help: "Live feed subscribers dropped for reading too slowly.",
+	})
+	team := a.team()
+	return live.NewHub(live.Options{
+		Buffer:     a.cfg.Live.Buffer,
+		ShowPhones: a.cfg.Live.ShowPhones,
+		ManagerID:  func(ext string) string { m, _ := team.ByExtension(ext); return m.ID },
+		OnDrop:     dropped.Inc,
+	})
 }

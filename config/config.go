@@ -64,6 +64,10 @@ type Config struct {
 	// Lines maps our call-tracking numbers to the ad source they advertise.
 	Lines   []Line        `yaml:"lines"`
 	Metrics MetricsConfig `yaml:"metrics"`
+	// Asterisk configures the ARI event stream; enabled when url is set.
+	Asterisk   AsteriskConfig   `yaml:"asterisk"`
+	Recordings RecordingsConfig `yaml:"recordings"`
+	Live       LiveConfig       `yaml:"live"`
 
 	location *time.Location
 }
@@ -119,8 +123,13 @@ type WebhooksConfig struct {
 	// MaxBodyBytes is the largest request body accepted; larger bodies are
 	// answered with 413.
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
-	// Generic is the token the generic webhook endpoint requires.
-	Generic TokenConfig `yaml:"generic"`
+	// Generic configures the generic webhook.
+	Generic GenericConfig `yaml:"generic"`
+	// Zadarma, Mango and Gravitel configure those PBXs' webhooks; each is
+	// enabled when its secret is set.
+	Zadarma  ZadarmaConfig  `yaml:"zadarma"`
+	Mango    MangoConfig    `yaml:"mango"`
+	Gravitel GravitelConfig `yaml:"gravitel"`
 }
 
 // Targets are the wanted shares of talk time per client category. Each is in
@@ -187,7 +196,19 @@ func Default() Config {
 		},
 		Webhooks: WebhooksConfig{
 			MaxBodyBytes: 1 * MiB,
+			Zadarma:      ZadarmaConfig{APIURL: "https://api.zadarma.com", RecordingHosts: []string{"api.zadarma.com", "*.zadarma.com"}},
+			Mango:        MangoConfig{APIURL: "https://app.mango-office.ru/vpbx", RecordingHosts: []string{"app.mango-office.ru", "*.mango-office.ru"}},
+			Gravitel:     GravitelConfig{ContactTimeout: 2 * time.Second},
 		},
+		Asterisk: AsteriskConfig{App: "callpulse"},
+		Recordings: RecordingsConfig{
+			MaxBytes:    100 * MiB,
+			Timeout:     2 * time.Minute,
+			Delay:       40 * time.Second,
+			GiveUpAfter: 24 * time.Hour,
+			Workers:     2,
+		},
+		Live:    LiveConfig{Buffer: 256},
 		Targets: Targets{A: 0.80, B: 0.19, C: 0.01},
 		Metrics: MetricsConfig{
 			RefreshInterval: 30 * time.Second,

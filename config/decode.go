@@ -49,6 +49,13 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetString(n.Value)
+	case v.Kind() == reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+			l.failAt(n.Line, path, fmt.Errorf("expected true or false, got %s", quote(n)))
+			return
+		}
+		v.SetBool(b)
 	case v.CanInt():
 		var i int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil || v.OverflowInt(i) {

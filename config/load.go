@@ -57,7 +57,8 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (*Confi
 		l.decode(root, reflect.ValueOf(&cfg).Elem(), "")
 	}
 	l.token(&cfg.API, "api", EnvAPIToken)
-	l.token(&cfg.Webhooks.Generic, "webhooks.generic", EnvGenericToken)
+	l.secret(&cfg.Webhooks.Generic.Token, cfg.Webhooks.Generic.TokenFile, "webhooks.generic", "token", EnvGenericToken)
+	l.providerSecrets(&cfg)
 	override(l, EnvListen, "listen", &cfg.Listen)
 	override(l, EnvDataDir, "data_dir", &cfg.DataDir)
 	override(l, EnvTimezone, "timezone", &cfg.Timezone)
@@ -173,28 +174,35 @@ func override[T ~string](l *loader, name, path string, dst *T) bool {
 // token settles t.Token: from the environment variable env if set, else
 // from t.TokenFile if set, else as given in the file. path is t's YAML path.
 func (l *loader) token(t *TokenConfig, path, env string) {
-	if t.Token != "" && t.TokenFile != "" {
-		l.fail(path+".token_file", fmt.Errorf("set together with %s.token (line %d); use one or the other", path, l.line(path+".token")))
+	l.secret(&t.Token, t.TokenFile, path, "token", env)
+}
+
+// secret settles the secret at path.key: from the environment variable env
+// if set, else from the file named by path.key_file (file) if set, else as
+// given in the configuration file. Setting both key and key_file is an error.
+func (l *loader) secret(dst *Secret, file, path, key, env string) {
+	valuePath, filePath := path+"."+key, path+"."+key+"_file"
+	if *dst != "" && file != "" {
+		l.fail(filePath, fmt.Errorf("set together with %s (line %d); use one or the other", valuePath, l.line(valuePath)))
 	}
-	if override(l, env, path+".token", &t.Token) {
+	if env != "" && override(l, env, valuePath, dst) {
 		return
 	}
-	if t.TokenFile == "" || t.Token != "" {
+	if file == "" || *dst != "" {
 		return
 	}
-	file := t.TokenFile
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(l.dir, file)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		l.fail(path+".token_file", err)
+		l.fail(filePath, err)
 		return
 	}
-	tok := strings.TrimSpace(string(data))
-	if tok == "" {
-		l.fail(path+".token_file", fmt.Errorf("%s is empty", file))
+	v := strings.TrimSpace(string(data))
+	if v == "" {
+		l.fail(filePath, fmt.Errorf("%s is empty", file))
 		return
 	}
-	t.Token = Secret(tok)
+	*dst = Secret(v)
 }

@@ -35,6 +35,7 @@ func (l *loader) validate(c *Config) {
 	l.validateManagers(c.Managers)
 	l.validateLines(c.Lines, norm)
 	l.positive("metrics.refresh_interval", c.Metrics.RefreshInterval)
+	l.validateProviders(c)
 }
 
 func (l *loader) validateListen(addr string) {

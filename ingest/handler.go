@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/spool"
 )
 
@@ -18,15 +19,27 @@ type Handler struct {
 	spool    Appender
 	maxBody  int64
 	metrics  *Metrics
+	publish  func([]call.Event)
 	log      *slog.Logger
 	now      func() time.Time
 }
 
-// NewHandler returns the HTTP handler for a provider. Bodies larger than
-// maxBody bytes are refused with 413.
-func NewHandler(p Provider, sp Appender, maxBody int64, m *Metrics, log *slog.Logger) *Handler {
-	m.register(p.Name())
-	return &Handler{provider: p, spool: sp, maxBody: maxBody, metrics: m, log: log.With("provider", p.Name()), now: time.Now}
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	// MaxBody is the largest body accepted; larger ones get 413.
+	MaxBody int64
+	Metrics *Metrics
+	// Publish, if set, gets the events once they are durable (the live
+	// feed). It must not block.
+	Publish func([]call.Event)
+	Logger  *slog.Logger
+}
+
+// NewHandler returns the HTTP handler for a provider.
+func NewHandler(p Provider, sp Appender, opts HandlerOptions) *Handler {
+	opts.Metrics.register(p.Name())
+	return &Handler{provider: p, spool: sp, maxBody: opts.MaxBody, metrics: opts.Metrics, publish: opts.Publish,
+		log: opts.Logger.With("provider", p.Name()), now: time.Now}
 }
 
 // ServeHTTP reads, parses, spools and acknowledges one webhook request.
@@ -69,6 +82,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 			return h.unavailable(w, r, err)
 		}
 		h.metrics.events.WithLabelValues(h.provider.Name()).Add(float64(len(events)))
+		if h.publish != nil {
+			h.publish(events)
+		}
 	}
 	if parsed.Reply != nil {
 		rw := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
