@@ -80,10 +80,10 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.db.Ping(ctx); err != nil {
+	if !a.ready.migrated.Load() {
+		problems = append(problems, "clickhouse: migrations not applied yet (is it reachable?)")
+	} else if err := a.db.Ping(ctx); err != nil {
 		problems = append(problems, "clickhouse: unreachable")
-	} else if !a.ready.migrated.Load() {
-		problems = append(problems, "clickhouse: migrations not applied yet")
 	}
 	if len(problems) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)

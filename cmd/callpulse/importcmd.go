@@ -49,14 +49,11 @@ func runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	db, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
+	db, _, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	if err := db.UpsertClients(ctx, clients, "csv", time.Now()); err != nil {
 		return err
 	}
@@ -64,15 +61,17 @@ func runImport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// openWarehouse opens ClickHouse and checks that it answers.
-func openWarehouse(ctx context.Context, dsn string, dial, query time.Duration) (*warehouse.DB, error) {
+// openWarehouse opens ClickHouse and applies migrations (which creates the
+// database on first use), so every command finds the schema it needs.
+func openWarehouse(ctx context.Context, dsn string, dial, query time.Duration) (*warehouse.DB, []uint32, error) {
 	db, err := warehouse.Open(dsn, warehouse.Options{DialTimeout: dial, QueryTimeout: query})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := db.Ping(ctx); err != nil {
+	applied, err := db.Migrate(ctx)
+	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return db, nil
+	return db, applied, nil
 }

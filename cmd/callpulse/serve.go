@@ -32,15 +32,11 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
+	db, applied, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Printf("database %s: applied %d migration(s) %v\n", db.Database(), len(applied), applied)
 	return nil
 }
