@@ -218,3 +218,37 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("/metrics has a phone number in labels: %s", m)
 	}
 }
+
+// TestSpoolFullAnswers503: with ClickHouse unreachable the spool cannot
+// drain; once it reaches spool.max_bytes webhooks get 503 with Retry-After,
+// never a 2xx for something not on disk.
+func TestSpoolFullAnswers503(t *testing.T) {
+	cfg := newConfig(t, "clickhouse://127.0.0.1:1/unreachable", t.TempDir())
+	cfg.Spool.MaxBytes, cfg.Spool.SegmentBytes = 4096, 4096
+	d := startDaemon(t, cfg)
+	accepted := 0
+	for i := 0; ; i++ {
+		if i > 100 {
+			t.Fatal("spool never filled up")
+		}
+		body := snapshot(fmt.Sprintf("full-%d", i), "inbound", "+79160000001", "101", "missed", "2026-11-20T13:00:00+03:00", "", "")
+		req, _ := http.NewRequest(http.MethodPost, d.base+"/webhooks/generic", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+genericToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			accepted++
+			continue
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("when full: %d Retry-After=%q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		break
+	}
+	if got := d.app.spool.Stats().LastSeq; got != uint64(accepted) {
+		t.Errorf("spool holds %d records, %d were acknowledged", got, accepted)
+	}
+}
