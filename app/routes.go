@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/callpulse/callpulse/api"
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/ingest/generic"
+	"github.com/callpulse/callpulse/ingest/gravitel"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 )
@@ -56,13 +58,30 @@ func (a *App) routes() (*http.ServeMux, error) {
 	return mux, nil
 }
 
-// providers is the explicit list of webhook providers, one per PBX.
+// providers is the explicit list of webhook providers, one per PBX: the
+// generic webhook always, the others when their secret is configured.
 func (a *App) providers(norm *phone.Normalizer) ([]ingest.Provider, error) {
-	g, err := generic.New(string(a.cfg.Webhooks.Generic.Token), norm)
+	w := a.cfg.Webhooks
+	g, err := generic.New(string(w.Generic.Token), norm)
 	if err != nil {
 		return nil, err
 	}
-	return []ingest.Provider{g}, nil
+	providers := []ingest.Provider{g}
+	if w.Gravitel.Token != "" {
+		routes := make([]gravitel.Route, len(w.Gravitel.Routing))
+		for i, r := range w.Gravitel.Routing {
+			routes[i] = gravitel.Route{Category: r.Category, Responsible: r.Responsible}
+		}
+		gv, err := gravitel.New(gravitel.Options{
+			Token: string(w.Gravitel.Token), Routing: routes, Directory: a.db, Normalizer: norm,
+			ContactTimeout: w.Gravitel.ContactTimeout, Logger: a.log.With("component", "ingest"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gravitel: %w", err)
+		}
+		providers = append(providers, gv)
+	}
+	return providers, nil
 }
 
 // readiness tracks start-up steps that /readyz reports.

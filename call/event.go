@@ -11,6 +11,8 @@ package call
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 )
 
@@ -126,6 +128,20 @@ const (
 	ManagerEnded    uint8 = 1
 	ManagerAnswered uint8 = 2
 )
+
+// DedupKey identifies the event's content: EventKey plus a hash of every
+// field but ReceivedAt. Two deliveries of one provider event get the same
+// key only if they say exactly the same thing, so collapsing rows by this key
+// (as ClickHouse's ReplacingMergeTree does on merge) never changes a folded
+// call, even for events whose fields depend on when they were received
+// (e.g. an answer time taken from the arrival of an "answered" event).
+func (e Event) DedupKey() string {
+	e.ReceivedAt = time.Time{}
+	b, _ := json.Marshal(e) // a struct of strings, numbers and times cannot fail
+	h := fnv.New64a()
+	h.Write(b)
+	return e.EventKey + "/" + strconv.FormatUint(h.Sum64(), 36)
+}
 
 // Marshal encodes the event for the spool.
 func (e Event) Marshal() ([]byte, error) { return json.Marshal(e) }

@@ -56,7 +56,7 @@ func (w *EventWriter) Write(ctx context.Context, recs []spool.Record) error {
 			continue
 		}
 		if err := batch.Append(
-			e.Provider, e.CallID, e.EventKey, ts(e.ReceivedAt), e.Direction.String(),
+			e.Provider, e.CallID, e.DedupKey(), ts(e.ReceivedAt), e.Direction.String(),
 			ts(e.StartedAt), ts(e.AnsweredAt), ts(e.EndedAt), e.ClientPhone, e.LinePhone,
 			w.sourceByLine[e.LinePhone], e.Manager, e.ManagerRank,
 			e.Status.String(), e.TalkSeconds, e.RecordingURL, e.RecordingRef, r.Seq,

@@ -1,7 +1,8 @@
 -- One row per provider event. Events of one call are folded by the `calls`
 -- view with commutative, idempotent aggregates (the same rules as call.Fold),
 -- so re-delivered, replayed or out-of-order events never change a call.
--- ReplacingMergeTree only saves space by dropping exact re-deliveries.
+-- ReplacingMergeTree only saves space by dropping exact re-deliveries:
+-- event_key is call.Event.DedupKey, which differs whenever the content does.
 CREATE TABLE IF NOT EXISTS call_events (
     provider      String,
     call_id       String,
