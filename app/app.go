@@ -20,6 +20,7 @@ import (
 
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/live"
+	"github.com/callpulse/callpulse/recordings"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -41,6 +42,7 @@ type App struct {
 	hub      *live.Hub
 
 	writerReader *spool.Reader
+	recordings   *recordings.Store
 
 	cancelWorkers context.CancelFunc
 	workers       *errgroup.Group
@@ -82,6 +84,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	a.cleanup.add("close clickhouse", a.db.Close)
+
+	a.recordings, err = a.newRecordings(map[string]recordings.Locator{})
+	if err != nil {
+		return nil, fmt.Errorf("recordings: %w", err)
+	}
+	a.cleanup.add("close recordings", a.recordings.Close)
 
 	workerCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancelWorkers = cancel

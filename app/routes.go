@@ -49,6 +49,7 @@ func (a *App) routes() (*http.ServeMux, error) {
 		a.cfg.ClickHouse.QueryTimeout, a.log.With("component", "api"))
 	apiServer.Register(mux)
 	apiServer.Handle(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
+	apiServer.Handle(mux, "GET /api/v1/recordings/", a.recordings.Handler())
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

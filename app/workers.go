@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/backoff"
+	"github.com/callpulse/callpulse/recordings"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -27,12 +30,26 @@ func (a *App) startWorkers(ctx context.Context) error {
 	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
 	gauges := analytics.NewGauges(a.reg, store, a.team(), a.log.With("component", "gauges"))
 
+	recReader, err := a.spool.Reader(recordings.Consumer)
+	if err != nil {
+		return err
+	}
+	a.cleanup.add("close recordings cursor", recReader.Close)
+
 	a.workers.Go(func() error {
 		if err := a.migrate(ctx, whMetrics); err != nil {
 			return nil // ctx done before ClickHouse came up
 		}
 		a.ready.setMigrated()
 		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
+		// Recordings start after migrations: queuing checks ClickHouse for
+		// recordings already stored.
+		a.workers.Go(func() error {
+			return spool.Consume(ctx, recReader, a.recordings, spool.ConsumeOptions{
+				MaxBatch: 500, MaxAge: time.Second, Logger: a.log.With("component", "recordings"),
+			})
+		})
+		a.workers.Go(func() error { return a.recordings.Run(ctx) })
 		return spool.Consume(ctx, reader, writer, spool.ConsumeOptions{
 			MaxBatch: a.cfg.ClickHouse.BatchRows,
 			MaxAge:   a.cfg.ClickHouse.BatchAge,
@@ -74,4 +91,33 @@ func (a *App) team() *analytics.Team {
 // targets is the configured talk-time targets for analytics.
 func (a *App) targets() analytics.Targets {
 	return analytics.Targets{"A": a.cfg.Targets.A, "B": a.cfg.Targets.B, "C": a.cfg.Targets.C}
+}
+
+// newRecordings builds the recording fetcher: hosts allowed per provider,
+// and a locator for each provider that hands a reference instead of a URL.
+func (a *App) newRecordings(locators map[string]recordings.Locator) (*recordings.Store, error) {
+	c, w := a.cfg.Recordings, a.cfg.Webhooks
+	hosts := map[string][]string{
+		"generic":  w.Generic.RecordingHosts,
+		"zadarma":  w.Zadarma.RecordingHosts,
+		"mango":    w.Mango.RecordingHosts,
+		"gravitel": w.Gravitel.RecordingHosts,
+	}
+	if u, err := url.Parse(a.cfg.Asterisk.URL); err == nil && u.Hostname() != "" {
+		hosts["asterisk"] = []string{u.Hostname()}
+	}
+	return recordings.New(recordings.Options{
+		Dir:          filepath.Join(a.cfg.DataDir, "recordings"),
+		Catalog:      a.db,
+		Locators:     locators,
+		AllowedHosts: hosts,
+		AllowPrivate: c.AllowPrivate,
+		Delay:        c.Delay,
+		Workers:      c.Workers,
+		MaxBytes:     int64(c.MaxBytes),
+		Timeout:      c.Timeout,
+		GiveUpAfter:  c.GiveUpAfter,
+		Metrics:      recordings.NewMetrics(a.reg),
+		Logger:       a.log.With("component", "recordings"),
+	})
 }

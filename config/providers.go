@@ -92,10 +92,11 @@ type RecordingsConfig struct {
 	Delay       time.Duration `yaml:"delay"`
 	GiveUpAfter time.Duration `yaml:"give_up_after"`
 	Workers     int           `yaml:"workers"`
-	// AllowPrivate permits fetching from loopback, link-local and private
-	// addresses (an on-premises PBX). Off by default: it guards against
-	// requests to internal services.
-	AllowPrivate bool `yaml:"allow_private"`
+	// AllowPrivate names the providers whose recordings may come from
+	// loopback, private and CGNAT addresses (an on-premises PBX, typically
+	// asterisk). Empty by default: it guards against requests to internal
+	// services. Link-local and metadata addresses are always refused.
+	AllowPrivate []string `yaml:"allow_private"`
 }
 
 // LiveConfig configures the live feed (GET /api/v1/live).
@@ -116,6 +117,8 @@ func (l *loader) providerSecrets(c *Config) {
 	l.secret(&w.Gravitel.Token, w.Gravitel.TokenFile, "webhooks.gravitel", "token", EnvGravitelToken)
 	l.secret(&c.Asterisk.Password, c.Asterisk.PasswordFile, "asterisk", "password", EnvAsteriskPassword)
 }
+
+var knownProviders = map[string]bool{"generic": true, "zadarma": true, "mango": true, "gravitel": true, "asterisk": true}
 
 var routeCategories = map[string]bool{"A": true, "B": true, "C": true, "unknown": true, "new": true, "refused": true}
 
@@ -174,6 +177,11 @@ func (l *loader) validateProviders(c *Config) {
 	}
 	if r.Workers < 1 || r.Workers > 64 {
 		l.fail("recordings.workers", errors.New("must be between 1 and 64"))
+	}
+	for i, name := range r.AllowPrivate {
+		if !knownProviders[name] {
+			l.fail(fmt.Sprintf("recordings.allow_private[%d]", i), fmt.Errorf("%q: want generic, zadarma, mango, gravitel or asterisk", name))
+		}
 	}
 	if c.Live.Buffer < 1 {
 		l.fail("live.buffer", errors.New("must be positive"))

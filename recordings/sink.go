@@ -1,0 +1,83 @@
+package recordings
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/spool"
+)
+
+// Write is the spool sink of the "recordings" consumer. For each event that
+// carries a RecordingURL or RecordingRef it stores a fetch job due at the
+// event's ReceivedAt + Options.Delay, unless the same (provider, call id,
+// reference) already has a job (pending or dead) or the call already has a
+// stored recording. It returns nil once the new jobs are durable, so the
+// cursor may advance; it is idempotent, so a redelivered batch adds nothing.
+// An error (job store or catalog unavailable) makes the consumer retry the
+// batch.
+func (s *Store) Write(ctx context.Context, recs []spool.Record) error {
+	var cands []job
+	var keys []string
+	for _, r := range recs {
+		e, err := call.Unmarshal(r.Data)
+		if err != nil {
+			// The spool only holds what ingest encoded: a bug or corruption
+			// the CRC missed, which retrying cannot fix.
+			s.log.Error("skip undecodable spool record", "seq", r.Seq, "err", err)
+			continue
+		}
+		if e.RecordingURL == "" && e.RecordingRef == "" {
+			continue
+		}
+		if e.ReceivedAt.IsZero() { // ingest always sets it; be safe with hand-made events
+			e.ReceivedAt = s.opts.Now()
+		}
+		j := newJob(e, s.opts.Delay)
+		cands = append(cands, j)
+		keys = append(keys, j.key)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	known, err := s.jobs.known(keys)
+	if err != nil {
+		return err
+	}
+	type callKey struct{ provider, callID string }
+	recorded := map[callKey]bool{}
+	var add []job
+	for _, j := range cands {
+		if known[j.key] {
+			continue
+		}
+		known[j.key] = true // duplicates within the batch
+		ck := callKey{j.Event.Provider, j.Event.CallID}
+		has, seen := recorded[ck]
+		if !seen {
+			_, found, err := s.opts.Catalog.Recording(ctx, ck.provider, ck.callID)
+			if err != nil {
+				return fmt.Errorf("look up stored recording: %w", err)
+			}
+			has, recorded[ck] = found, found
+		}
+		if !has {
+			add = append(add, j)
+		}
+	}
+	n, err := s.jobs.add(add)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.Debug("queued recording jobs", "jobs", n)
+		if err := s.updateGauges(); err != nil {
+			s.log.Warn("count recording jobs", "err", err)
+		}
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
