@@ -19,7 +19,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/config"
+	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/live"
+	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/recordings"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
@@ -41,8 +43,9 @@ type App struct {
 	ready    *readiness
 	hub      *live.Hub
 
-	writerReader *spool.Reader
-	recordings   *recordings.Store
+	writerReader     *spool.Reader
+	webhookProviders []ingest.Provider
+	recordings       *recordings.Store
 
 	cancelWorkers context.CancelFunc
 	workers       *errgroup.Group
@@ -85,7 +88,22 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 	}
 	a.cleanup.add("close clickhouse", a.db.Close)
 
-	a.recordings, err = a.newRecordings(map[string]recordings.Locator{})
+	norm, err := phone.NewNormalizer(cfg.DefaultRegion)
+	if err != nil {
+		return nil, err
+	}
+	if a.webhookProviders, err = a.providers(norm); err != nil {
+		return nil, err
+	}
+	// Providers that hand a recording reference rather than a URL know how
+	// to turn it into a download.
+	locators := map[string]recordings.Locator{}
+	for _, p := range a.webhookProviders {
+		if l, ok := p.(recordings.Locator); ok {
+			locators[p.Name()] = l
+		}
+	}
+	a.recordings, err = a.newRecordings(locators)
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/ingest/generic"
 	"github.com/callpulse/callpulse/ingest/gravitel"
+	"github.com/callpulse/callpulse/ingest/mango"
+	"github.com/callpulse/callpulse/ingest/zadarma"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 )
@@ -23,16 +25,8 @@ import (
 // routes builds the HTTP mux: webhooks, API, metrics and health.
 func (a *App) routes() (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	norm, err := phone.NewNormalizer(a.cfg.DefaultRegion)
-	if err != nil {
-		return nil, err
-	}
-	providers, err := a.providers(norm)
-	if err != nil {
-		return nil, err
-	}
 	im := ingest.NewMetrics(a.reg)
-	for _, p := range providers {
+	for _, p := range a.webhookProviders {
 		h := ingest.NewHandler(p, a.spool, ingest.HandlerOptions{
 			MaxBody: int64(a.cfg.Webhooks.MaxBodyBytes), Metrics: im, Publish: a.hub.Publish,
 			Logger: a.log.With("component", "ingest"),
@@ -68,6 +62,32 @@ func (a *App) providers(norm *phone.Normalizer) ([]ingest.Provider, error) {
 		return nil, err
 	}
 	providers := []ingest.Provider{g}
+	if z := w.Zadarma; z.Secret != "" {
+		loc := a.cfg.Location()
+		if z.Timezone != "" {
+			if loc, err = time.LoadLocation(z.Timezone); err != nil {
+				return nil, fmt.Errorf("webhooks.zadarma.timezone: %w", err)
+			}
+		}
+		zp, err := zadarma.New(zadarma.Options{
+			Secret: string(z.Secret), APIKey: string(z.APIKey), APIURL: z.APIURL,
+			Location: loc, Normalizer: norm, Logger: a.log.With("component", "ingest"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("zadarma: %w", err)
+		}
+		providers = append(providers, zp)
+	}
+	if m := w.Mango; m.APIKey != "" {
+		mp, err := mango.New(mango.Options{
+			APIKey: string(m.APIKey), APISalt: string(m.APISalt), APIURL: m.APIURL,
+			Normalizer: norm, Logger: a.log.With("component", "ingest"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("mango: %w", err)
+		}
+		providers = append(providers, mp)
+	}
 	if w.Gravitel.Token != "" {
 		routes := make([]gravitel.Route, len(w.Gravitel.Routing))
 		for i, r := range w.Gravitel.Routing {
