@@ -20,10 +20,22 @@ type TalkTimer interface {
 	Location() *time.Location
 }
 
+// Funnel answers ad-source questions.
+type Funnel interface {
+	Sources(ctx context.Context, p analytics.Period) ([]analytics.SourceRow, error)
+	Refusals(ctx context.Context, p analytics.Period) ([]analytics.RefusalRow, error)
+}
+
+// Store is every query the API runs; *analytics.Store implements it.
+type Store interface {
+	TalkTimer
+	Funnel
+}
+
 // Server holds the API's dependencies.
 type Server struct {
 	token   []byte
-	talk    TalkTimer
+	store   Store
 	team    *analytics.Team
 	targets analytics.Targets
 	timeout time.Duration
@@ -34,13 +46,31 @@ type Server struct {
 }
 
 // NewServer returns the API. token must not be empty.
-func NewServer(token string, talk TalkTimer, team *analytics.Team, targets analytics.Targets, timeout time.Duration, log *slog.Logger) *Server {
-	return &Server{token: []byte(token), talk: talk, team: team, targets: targets, timeout: timeout, log: log}
+func NewServer(token string, store Store, team *analytics.Team, targets analytics.Targets, timeout time.Duration, log *slog.Logger) *Server {
+	return &Server{token: []byte(token), store: store, team: team, targets: targets, timeout: timeout, log: log}
+}
+
+// endpoint is one query route of the API.
+type endpoint struct {
+	pattern string // a ServeMux pattern: "GET /api/v1/..."
+	handle  func(w http.ResponseWriter, r *http.Request) error
+}
+
+// endpoints lists the query routes; docs/openapi.yaml documents each (a
+// test checks).
+func (s *Server) endpoints() []endpoint {
+	return []endpoint{
+		{"GET /api/v1/talk-time", s.talkTime},
+		{"GET /api/v1/sources", s.sources},
+		{"GET /api/v1/refusals", s.refusals},
+	}
 }
 
 // Register adds the API routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/talk-time", s.authorized(s.query(s.talkTime)))
+	for _, e := range s.endpoints() {
+		mux.Handle(e.pattern, s.authorized(s.query(e.handle)))
+	}
 }
 
 // Handle adds another authorized handler under the API (the live feed,
@@ -81,6 +111,27 @@ func (s *Server) query(h func(w http.ResponseWriter, r *http.Request) error) htt
 			writeError(w, http.StatusServiceUnavailable, "query failed; see the daemon log")
 		}
 	})
+}
+
+// period reads the from and to parameters (YYYY-MM-DD, inclusive, in the
+// configured time zone; from defaults to today, to to from). On a bad
+// value it answers 400 and returns false.
+func (s *Server) period(w http.ResponseWriter, r *http.Request) (analytics.Period, bool) {
+	q := r.URL.Query()
+	loc := s.store.Location()
+	from, to := q.Get("from"), q.Get("to")
+	if from == "" {
+		from = time.Now().In(loc).Format(time.DateOnly)
+	}
+	if to == "" {
+		to = from
+	}
+	p, err := analytics.ParsePeriod(from, to, loc)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return analytics.Period{}, false
+	}
+	return p, true
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

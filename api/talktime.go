@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/callpulse/callpulse/analytics"
 )
@@ -13,18 +12,8 @@ import (
 // the same per day. from and to default to today.
 func (s *Server) talkTime(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	loc := s.talk.Location()
-	today := time.Now().In(loc).Format(time.DateOnly)
-	from, to := q.Get("from"), q.Get("to")
-	if from == "" {
-		from = today
-	}
-	if to == "" {
-		to = from
-	}
-	p, err := analytics.ParsePeriod(from, to, loc)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	p, ok := s.period(w, r)
+	if !ok {
 		return nil
 	}
 	var extensions []string
@@ -36,7 +25,7 @@ func (s *Server) talkTime(w http.ResponseWriter, r *http.Request) error {
 		}
 		extensions = m.Extensions
 	}
-	rows, err := s.talk.TalkTime(r.Context(), p, extensions)
+	rows, err := s.store.TalkTime(r.Context(), p, extensions)
 	if err != nil {
 		return err
 	}

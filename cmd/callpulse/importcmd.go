@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -14,12 +15,12 @@ import (
 func runImport(ctx context.Context, args []string) error {
 	fs, common := newFlagSet("import")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: callpulse import clients [--config FILE] FILE.csv")
+		fmt.Fprintln(fs.Output(), "usage: callpulse import clients|deals [--config FILE] FILE.csv")
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
 		fs.Usage()
-		return fmt.Errorf("want a kind: clients")
+		return fmt.Errorf("want a kind: clients or deals")
 	}
 	kind := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
@@ -29,8 +30,8 @@ func runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if kind != "clients" {
-		return fmt.Errorf("import %q: only clients can be imported in this version", kind)
+	if kind != "clients" && kind != "deals" {
+		return fmt.Errorf("import %q: want clients or deals", kind)
 	}
 	cfg, err := common.load()
 	if err != nil {
@@ -45,7 +46,7 @@ func runImport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer f.Close()
-	clients, err := importer.ReadClients(f, norm)
+	upsert, n, err := readImport(kind, f, norm, cfg.Location())
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -54,11 +55,31 @@ func runImport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.UpsertClients(ctx, clients, "csv", time.Now()); err != nil {
+	if err := upsert(ctx, db, time.Now()); err != nil {
 		return err
 	}
-	fmt.Printf("%s: imported %d clients\n", path, len(clients))
+	fmt.Printf("%s: imported %d %s\n", path, n, kind)
 	return nil
+}
+
+// readImport reads and checks a whole file of one kind (clients or deals)
+// before anything touches ClickHouse, and returns how to store it and how
+// many rows it holds.
+func readImport(kind string, in io.Reader, norm importer.Normalizer, loc *time.Location) (
+	upsert func(context.Context, *warehouse.DB, time.Time) error, rows int, err error) {
+	switch kind {
+	case "clients":
+		clients, err := importer.ReadClients(in, norm)
+		return func(ctx context.Context, db *warehouse.DB, at time.Time) error {
+			return db.UpsertClients(ctx, clients, "csv", at)
+		}, len(clients), err
+	case "deals":
+		deals, err := importer.ReadDeals(in, norm, loc)
+		return func(ctx context.Context, db *warehouse.DB, at time.Time) error {
+			return db.UpsertDeals(ctx, deals, "csv", at)
+		}, len(deals), err
+	}
+	return nil, 0, fmt.Errorf("import %q: want clients or deals", kind)
 }
 
 // openWarehouse opens ClickHouse and applies migrations (which creates the

@@ -145,3 +145,15 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 		t.Errorf("no clean shutdown in the log:\n%s", rest)
 	}
 }
+
+func TestImportDealsRejectsBadFileWithLineNumbers(t *testing.T) {
+	out, code := run(t, []string{"CALLPULSE_CLICKHOUSE_DSN=clickhouse://127.0.0.1:1/none"}, "import", "deals", "testdata/bad-deals.csv")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	for _, want := range []string{"2 bad row(s), nothing imported", "line 2: closed_at", "line 3: amount"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

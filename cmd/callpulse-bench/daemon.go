@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// daemon is `callpulse serve` running as a child process with its data in a
+// temp dir, configured by defaults and CALLPULSE_* environment only.
+type daemon struct {
+	cmd          *exec.Cmd
+	base         string // http://127.0.0.1:port
+	webhookToken string
+	dsn          string
+	dataDir      string
+	logPath      string
+	exited       chan struct{}
+}
+
+func startDaemon(bin, chAddr, database string) (*daemon, error) {
+	dir, err := os.MkdirTemp("", "callpulse-bench-*")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{
+		base:         fmt.Sprintf("http://127.0.0.1:%d", port),
+		webhookToken: randomToken(),
+		dsn:          fmt.Sprintf("clickhouse://%s/%s", chAddr, database),
+		dataDir:      filepath.Join(dir, "data"),
+		logPath:      filepath.Join(dir, "callpulse.log"),
+		exited:       make(chan struct{}),
+	}
+	var env []string
+	for _, kv := range os.Environ() { // nothing from the caller's callpulse setup leaks in
+		if !strings.HasPrefix(kv, "CALLPULSE_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"CALLPULSE_LISTEN=127.0.0.1:"+strconv.Itoa(port),
+		"CALLPULSE_CLICKHOUSE_DSN="+d.dsn,
+		"CALLPULSE_DATA_DIR="+d.dataDir,
+		"CALLPULSE_API_TOKEN="+randomToken(),
+		"CALLPULSE_GENERIC_TOKEN="+d.webhookToken,
+	)
+	logFile, err := os.Create(d.logPath)
+	if err != nil {
+		return nil, err
+	}
+	d.cmd = exec.Command(bin, "serve")
+	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = env, logFile, logFile
+	if err := d.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+	}
+	go func() { _ = d.cmd.Wait(); logFile.Close(); close(d.exited) }()
+
+	// Polling a starting server is the one unavoidable wait; bounded.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(d.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return d, nil
+			}
+		}
+		select {
+		case <-d.exited:
+			return nil, fmt.Errorf("callpulse serve exited during start-up; see %s", d.logPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			return nil, fmt.Errorf("callpulse not ready within 60s; see %s", d.logPath)
+		}
+	}
+}
+
+// stop sends SIGTERM (graceful shutdown) and kills the daemon if it has not
+// exited after 20 s.
+func (d *daemon) stop() {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(20 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+	}
+	_ = os.RemoveAll(filepath.Dir(d.dataDir))
+}
+
+// metrics scrapes the daemon's /metrics into name{labels} → value.
+func (d *daemon) metrics() (map[string]float64, error) {
+	resp, err := http.Get(d.base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+				m[line[:i]] = v
+			}
+		}
+	}
+	return m, sc.Err()
+}
+
+// waitWritten waits until the ClickHouse writer has committed every spooled
+// record (cursor lag 0) and returns how long that took.
+func (d *daemon) waitWritten(ctx context.Context, within time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for {
+		m, err := d.metrics()
+		if err == nil && m[`callpulse_spool_cursor_lag_records{consumer="clickhouse"}`] == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > within {
+			return 0, errors.New("clickhouse writer still behind")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// cpuSeconds is the user+system CPU time a process has used so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+// machineCPUSeconds is the busy (not idle or iowait) CPU time of all cores
+// since boot.
+func machineCPUSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n") // "cpu user nice system idle iowait irq softirq steal ..."
+	var busy float64
+	for i, f := range strings.Fields(line)[1:] {
+		if v, err := strconv.ParseFloat(f, 64); err == nil && i != 3 && i != 4 && i < 8 {
+			busy += v
+		}
+	}
+	return busy / 100
+}
+
+// busyCPU measures how many cores were busy over d.
+func busyCPU(d time.Duration) float64 {
+	b0 := machineCPUSeconds()
+	time.Sleep(d)
+	return (machineCPUSeconds() - b0) / d.Seconds()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

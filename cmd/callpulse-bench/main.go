@@ -1,0 +1,178 @@
+// Command callpulse-bench measures callpulse against baselines on this
+// machine and prints the figures side by side (see docs/performance.md):
+//
+//   - ingest: POST /webhooks/generic on `callpulse serve` (a child process,
+//     like production) against a no-op net/http handler in this process,
+//     at a fixed rate (open loop) and at saturation (closed loop);
+//   - ClickHouse: warehouse.EventWriter against a raw clickhouse-go batch
+//     insert of the same rows.
+//
+// scripts/bench.sh (make bench) starts a private ClickHouse and runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/callpulse/callpulse/loadgen"
+)
+
+// Targets.
+const (
+	targetEventsPerSec = 20000
+	targetRatio        = 0.5
+)
+
+type flags struct {
+	daemon, chAddr, cpuProfile, wProf string
+	chPID, workers, conns, rows, rowB int
+	rate                              float64
+	duration, warmup                  time.Duration
+	ingest, writer                    bool
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.daemon, "daemon", "bin/callpulse", "callpulse `binary` to benchmark")
+	flag.StringVar(&f.chAddr, "clickhouse", "127.0.0.1:9000", "ClickHouse native `host:port` (a private server: the bench creates databases)")
+	flag.IntVar(&f.chPID, "clickhouse-pid", 0, "pid of clickhouse-server, to report its CPU use")
+	flag.Float64Var(&f.rate, "rate", 5000, "open-loop request `rate` per second")
+	flag.IntVar(&f.workers, "workers", 256, "open-loop workers (most requests in flight)")
+	flag.IntVar(&f.conns, "conns", 64, "closed-loop connections at saturation")
+	flag.DurationVar(&f.duration, "duration", 10*time.Second, "length of each ingest run")
+	flag.DurationVar(&f.warmup, "warmup", time.Second, "saturation warm-up before each target's runs")
+	flag.IntVar(&f.rows, "writer-rows", 500_000, "rows for the ClickHouse writer comparison")
+	flag.IntVar(&f.rowB, "writer-batch", 10_000, "rows per insert batch")
+	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "also profile an in-process daemon at saturation and write the CPU profile to `file`")
+	flag.StringVar(&f.wProf, "writer-cpuprofile", "", "write a CPU profile of the writer comparison to `file` (labels side=writer, side=raw)")
+	flag.BoolVar(&f.ingest, "ingest", true, "run the ingest comparison")
+	flag.BoolVar(&f.writer, "writer", true, "run the ClickHouse writer comparison")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, f); err != nil {
+		fmt.Fprintln(os.Stderr, "callpulse-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f flags) (err error) {
+	printMachine(f.chAddr)
+	var verdicts []string
+	check := func(name string, ok bool, got string) {
+		verdict := "OK    "
+		if !ok {
+			verdict = "MISSED"
+		}
+		verdicts = append(verdicts, fmt.Sprintf("%s %-56s measured %s", verdict, name, got))
+	}
+	if f.ingest {
+		base, cp, err := benchIngest(ctx, f)
+		if err != nil {
+			return err
+		}
+		check(fmt.Sprintf("ingest >= %d durable events/s on %d cores (saturation)", targetEventsPerSec, runtime.NumCPU()),
+			cp.sat.Rate() >= targetEventsPerSec && cp.sat.Errors() == 0, fmt.Sprintf("%.0f/s, %d errors", cp.sat.Rate(), cp.sat.Errors()))
+		ratio := cp.sat.Rate() / base.sat.Rate()
+		check(fmt.Sprintf("ingest >= %.1fx the no-op baseline (saturation)", targetRatio), ratio >= targetRatio, fmt.Sprintf("%.2fx", ratio))
+		check(fmt.Sprintf("fixed %.0f/s sustained, no errors", f.rate), cp.fixed.Rate() >= 0.99*f.rate && cp.fixed.Errors() == 0,
+			fmt.Sprintf("%.0f/s, %d errors", cp.fixed.Rate(), cp.fixed.Errors()))
+	}
+	if f.writer {
+		fmt.Println("\n== ClickHouse writer: warehouse.EventWriter.Write vs raw clickhouse-go PrepareBatch/Append/Send ==")
+		var wr *writerResult
+		_, use := withCPU(0, f.chPID, func() *loadgen.Result {
+			start := time.Now()
+			wr, err = benchWriter(ctx, f.chAddr, f.rows, f.rowB, f.wProf)
+			return &loadgen.Result{Elapsed: time.Since(start)}
+		})
+		if err != nil {
+			return fmt.Errorf("writer bench: %w", err)
+		}
+		wRate, rRate := float64(wr.rows)/wr.writer.Seconds(), float64(wr.rows)/wr.raw.Seconds()
+		fmt.Printf("%-34s %10.0f rows/s  (%d rows in batches of %d: %s)\n",
+			"EventWriter.Write (spool records)", wRate, wr.rows, f.rowB, wr.writer.Round(time.Millisecond))
+		fmt.Printf("%-34s %10.0f rows/s  (%s)\n", "raw PrepareBatch/Append/Send", rRate, wr.raw.Round(time.Millisecond))
+		fmt.Printf("%-34s %9.2fx\n", "  ratio writer/raw", wRate/rRate)
+		fmt.Printf("call.Unmarshal of the same %d spool records alone: %s (%.1f us/row)\n",
+			wr.rows, wr.decode.Round(time.Millisecond), float64(wr.decode.Microseconds())/float64(wr.rows))
+		fmt.Printf("CPU cores during the comparison: bench %.2f, clickhouse %.2f, other processes %.2f", use.bench, use.clickhouse, use.other)
+		if use.other > noiseCores {
+			fmt.Print("  NOISY")
+		}
+		fmt.Println()
+		check(fmt.Sprintf("ClickHouse writer >= %.1fx raw insert", targetRatio), wRate >= targetRatio*rRate, fmt.Sprintf("%.2fx", wRate/rRate))
+	}
+	fmt.Println("\n== Targets ==")
+	for _, v := range verdicts {
+		fmt.Println(v)
+	}
+	if f.cpuProfile != "" {
+		res, err := profileDaemon(ctx, f.cpuProfile, f.chAddr, loadgen.Options{Duration: f.duration, Workers: f.conns})
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		fmt.Printf("\n== In-process profile run (daemon and load generator share one process) ==\n%s\nCPU profile: %s\n", res, f.cpuProfile)
+		return os.WriteFile(f.cpuProfile+".requests", fmt.Appendf(nil, "%d\n", res.OK), 0o644)
+	}
+	return nil
+}
+
+func printMachine(chAddr string) {
+	model := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	chVersion := "unknown"
+	if conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}}); err == nil {
+		if v, err := conn.ServerVersion(); err == nil {
+			chVersion = v.String()
+		}
+		conn.Close()
+	}
+	fmt.Println("== Machine ==")
+	fmt.Printf("nproc %d, %s, Linux %s\n", runtime.NumCPU(), model, strings.TrimSpace(string(kernel)))
+	fmt.Printf("Go %s, ClickHouse %s (private server on %s)\n", runtime.Version(), chVersion, chAddr)
+	fmt.Printf("load from other processes before the run: %.2f of %d cores busy\n", busyCPU(time.Second), runtime.NumCPU())
+}
+
+func dropDatabases(ctx context.Context, chAddr string, names ...string) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, name := range names {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			return fmt.Errorf("clickhouse on %s: %w", chAddr, err)
+		}
+	}
+	return nil
+}
+
+func countRows(ctx context.Context, chAddr, database string) (uint64, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}})
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var n uint64
+	err = conn.QueryRow(ctx, "SELECT count() FROM "+database+".call_events").Scan(&n)
+	return n, err
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
