@@ -20,6 +20,7 @@ import (
 
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/ingest"
+	"github.com/callpulse/callpulse/ingest/asterisk"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/recordings"
@@ -45,6 +46,7 @@ type App struct {
 
 	writerReader     *spool.Reader
 	webhookProviders []ingest.Provider
+	asterisk         *asterisk.Source
 	recordings       *recordings.Store
 
 	cancelWorkers context.CancelFunc
@@ -102,6 +104,21 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		if l, ok := p.(recordings.Locator); ok {
 			locators[p.Name()] = l
 		}
+	}
+	if cfg.Asterisk.URL != "" {
+		a.asterisk, err = asterisk.New(asterisk.Options{
+			URL: cfg.Asterisk.URL, App: cfg.Asterisk.App, User: cfg.Asterisk.User,
+			Password:         string(cfg.Asterisk.Password),
+			InboundContexts:  cfg.Asterisk.InboundContexts,
+			OutboundContexts: cfg.Asterisk.OutboundContexts,
+			Normalizer:       norm,
+			Appender:         publishingAppender{a.spool, a.hub},
+			Logger:           log.With("component", "asterisk"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("asterisk: %w", err)
+		}
+		locators[asterisk.Name] = a.asterisk
 	}
 	a.recordings, err = a.newRecordings(locators)
 	if err != nil {
@@ -204,14 +221,15 @@ func (c *cleanups) run() error {
 	return errors.Join(errs...)
 }
 
-// WaitWritten blocks until the ClickHouse writer has written every record
-// that was durable on the spool when it was called, or ctx is done. Tools
+// WaitWritten blocks until ClickHouse is migrated and the writer has
+// written every record that was durable on the spool when it was called, or
+// ctx is done. Tools
 // and tests use it to know the numbers are complete.
 func (a *App) WaitWritten(ctx context.Context) error {
 	target := a.spool.Stats().LastSeq
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	for a.writerReader.Committed() < target {
+	for !a.ready.migrated.Load() || a.writerReader.Committed() < target {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for clickhouse writer: %w", ctx.Err())

@@ -8,6 +8,8 @@ import (
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/backoff"
+	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/recordings"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
@@ -36,6 +38,10 @@ func (a *App) startWorkers(ctx context.Context) error {
 	}
 	a.cleanup.add("close recordings cursor", recReader.Close)
 
+	if a.asterisk != nil {
+		// ARI events go to the spool whether or not ClickHouse is up.
+		a.workers.Go(func() error { return a.asterisk.Run(ctx) })
+	}
 	a.workers.Go(func() error {
 		if err := a.migrate(ctx, whMetrics); err != nil {
 			return nil // ctx done before ClickHouse came up
@@ -120,4 +126,26 @@ func (a *App) newRecordings(locators map[string]recordings.Locator) (*recordings
 		Metrics:      recordings.NewMetrics(a.reg),
 		Logger:       a.log.With("component", "recordings"),
 	})
+}
+
+// publishingAppender appends to the spool and, once the events are durable,
+// shows them on the live feed, as ingest.Handler does for webhooks.
+type publishingAppender struct {
+	spool *spool.Spool
+	hub   *live.Hub
+}
+
+func (p publishingAppender) Append(ctx context.Context, payloads ...[]byte) (uint64, error) {
+	seq, err := p.spool.Append(ctx, payloads...)
+	if err != nil {
+		return seq, err
+	}
+	events := make([]call.Event, 0, len(payloads))
+	for _, b := range payloads {
+		if e, err := call.Unmarshal(b); err == nil {
+			events = append(events, e)
+		}
+	}
+	p.hub.Publish(events)
+	return seq, nil
 }
