@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,34 +13,97 @@ import (
 	"github.com/callpulse/callpulse/client"
 )
 
-// otherManager is the label for talk time of extensions not in the config,
-// so that the label set stays bounded.
-const otherManager = "other"
+// Label values that keep the label sets bounded: otherManager for
+// extensions (and stored managers) not in the config, unassignedManager for
+// missed calls nobody owns, otherSource for ad sources beyond the cap.
+const (
+	otherManager      = "other"
+	unassignedManager = "unassigned"
+	otherSource       = "other"
+)
 
-// Gauges are business metrics for today, refreshed from ClickHouse on an
-// interval (never per scrape, so scrapes are cheap and cannot overload
-// ClickHouse). Labels are configured manager ids, never names or phones.
+// Defaults of GaugeOptions.
+const (
+	// DefaultMaxExtraSources is how many ad sources seen in the data, beyond
+	// the configured ones, get a label of their own.
+	DefaultMaxExtraSources = 20
+	// missedWindowDays is how far back the missed-call gauges look: today
+	// and the 6 calendar days before it.
+	missedWindowDays = 7
+)
+
+// GaugeOptions configures the gauges beyond talk time. The zero value is
+// valid.
+type GaugeOptions struct {
+	// CallbackSLA is the time within which a missed call should be called
+	// back; zero means DefaultCallbackSLA.
+	CallbackSLA time.Duration
+	// Sources are the configured ad sources (those of lines[]): they always
+	// have series, 0 when they bring no leads.
+	Sources []string
+	// MaxExtraSources caps the other sources seen in the data that get a
+	// label of their own, admitted in order of this month's leads and kept
+	// from then on; leads of further sources are summed under "other" (as
+	// are those of a source that is itself named "other"). Zero means
+	// DefaultMaxExtraSources; negative means none.
+	MaxExtraSources int
+}
+
+// Gauges are business metrics — talk time and calls today, open missed
+// calls of the last 7 days, leads today and this month — refreshed from
+// ClickHouse on an interval (never per scrape, so scrapes are cheap and
+// cannot overload ClickHouse). Labels are configured manager ids and ad
+// sources, bounded as described at GaugeOptions; never names or phones.
 type Gauges struct {
 	store *Store
 	team  *Team
 	now   func() time.Time
 	log   *slog.Logger
 
+	sla         time.Duration
+	maxExtra    int
+	mu          sync.Mutex          // guards sourceLabel and extra
+	sourceLabel map[string]struct{} // sources with a label of their own
+	extra       int                 // how many of them came from the data
+
 	talkSeconds *prometheus.GaugeVec
 	talkShare   *prometheus.GaugeVec
 	calls       *prometheus.GaugeVec
+	missedOpen  *prometheus.GaugeVec
+	missedPast  *prometheus.GaugeVec
+	leads       *prometheus.GaugeVec
+	leadsWon    *prometheus.GaugeVec
 	lastRefresh prometheus.Gauge
 	errors      prometheus.Counter
 }
 
-// NewGauges registers the business gauges on reg.
+// leadPeriods are the values of the period label of the lead gauges.
+var leadPeriods = []string{"today", "month"}
+
+// NewGauges registers the business gauges on reg with the zero
+// GaugeOptions: the default callback SLA and no configured sources.
 func NewGauges(reg prometheus.Registerer, store *Store, team *Team, log *slog.Logger) *Gauges {
+	return NewGaugesWithOptions(reg, store, team, GaugeOptions{}, log)
+}
+
+// NewGaugesWithOptions registers the business gauges on reg.
+func NewGaugesWithOptions(reg prometheus.Registerer, store *Store, team *Team, opts GaugeOptions, log *slog.Logger) *Gauges {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.CallbackSLA <= 0 {
+		opts.CallbackSLA = DefaultCallbackSLA
+	}
+	switch {
+	case opts.MaxExtraSources == 0:
+		opts.MaxExtraSources = DefaultMaxExtraSources
+	case opts.MaxExtraSources < 0:
+		opts.MaxExtraSources = 0
 	}
 	f := promauto.With(reg)
 	g := &Gauges{
 		store: store, team: team, now: time.Now, log: log,
+		sla: opts.CallbackSLA, maxExtra: opts.MaxExtraSources, sourceLabel: map[string]struct{}{otherSource: {}},
 		talkSeconds: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "callpulse_talk_seconds",
 			Help: "Talk time today (configured time zone) by manager and client category at call time.",
@@ -52,6 +116,22 @@ func NewGauges(reg prometheus.Registerer, store *Store, team *Team, log *slog.Lo
 			Name: "callpulse_calls",
 			Help: "Calls started today (configured time zone) by final status.",
 		}, []string{"status"}),
+		missedOpen: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "callpulse_missed_calls_open",
+			Help: "Missed calls of the last 7 days (today included) not called back yet, by the client's owner.",
+		}, []string{"manager"}),
+		missedPast: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "callpulse_missed_calls_past_sla",
+			Help: "Open missed calls of the last 7 days whose callback SLA has run out, by the client's owner.",
+		}, []string{"manager"}),
+		leads: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "callpulse_leads",
+			Help: "New leads (first contact ever) today or this month so far, by ad source.",
+		}, []string{"source", "period"}),
+		leadsWon: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "callpulse_leads_won",
+			Help: "Leads of today or of this month with a won deal (so far), by ad source.",
+		}, []string{"source", "period"}),
 		lastRefresh: f.NewGauge(prometheus.GaugeOpts{
 			Name: "callpulse_analytics_last_refresh_timestamp_seconds",
 			Help: "When the business gauges were last refreshed from ClickHouse.",
@@ -69,6 +149,15 @@ func NewGauges(reg prometheus.Registerer, store *Store, team *Team, log *slog.Lo
 	}
 	for _, s := range call.Statuses() {
 		g.calls.WithLabelValues(s.String())
+	}
+	for _, id := range g.missedLabels() {
+		g.missedOpen.WithLabelValues(id)
+		g.missedPast.WithLabelValues(id)
+	}
+	for _, src := range append(opts.Sources, otherSource) {
+		if src != "" {
+			g.admitSource(src)
+		}
 	}
 	return g
 }
@@ -95,7 +184,9 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Refresh reads today's numbers and sets every gauge.
+// Refresh reads today's numbers and sets every gauge. Each family of
+// gauges is set only after its queries succeeded; on an error the families
+// not refreshed yet keep their previous values.
 func (g *Gauges) Refresh(ctx context.Context) error {
 	today := Day(g.now(), g.store.Location())
 	rows, err := g.store.TalkTime(ctx, today, nil)
@@ -139,6 +230,12 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 	}
 	for _, s := range call.Statuses() {
 		g.calls.WithLabelValues(s.String()).Set(counts[s.String()])
+	}
+	if err := g.refreshMissed(ctx, today); err != nil {
+		return err
+	}
+	if err := g.refreshLeads(ctx, today); err != nil {
+		return err
 	}
 	g.lastRefresh.SetToCurrentTime()
 	return nil

@@ -26,10 +26,19 @@ type Funnel interface {
 	Refusals(ctx context.Context, p analytics.Period) ([]analytics.RefusalRow, error)
 }
 
+// Callbacks answers missed-call, speed-to-lead and repeat-caller
+// questions.
+type Callbacks interface {
+	Missed(ctx context.Context, p analytics.Period, openOnly bool, sla time.Duration) ([]analytics.MissedCall, error)
+	SpeedToLead(ctx context.Context, p analytics.Period, sla time.Duration, team *analytics.Team) ([]analytics.SpeedRow, error)
+	RepeatCallers(ctx context.Context, p analytics.Period) ([]analytics.RepeatCall, error)
+}
+
 // Store is every query the API runs; *analytics.Store implements it.
 type Store interface {
 	TalkTimer
 	Funnel
+	Callbacks
 }
 
 // Server holds the API's dependencies.
@@ -43,6 +52,10 @@ type Server struct {
 	// ErrorCounter, if set, counts failed queries (so ClickHouse errors of the
 	// API show in the store's metrics).
 	ErrorCounter func()
+	// CallbackSLA is the time within which a missed call should be called
+	// back (missed calls, speed to lead); zero means
+	// analytics.DefaultCallbackSLA. Set it before Register.
+	CallbackSLA time.Duration
 }
 
 // NewServer returns the API. token must not be empty.
@@ -63,6 +76,9 @@ func (s *Server) endpoints() []endpoint {
 		{"GET /api/v1/talk-time", s.talkTime},
 		{"GET /api/v1/sources", s.sources},
 		{"GET /api/v1/refusals", s.refusals},
+		{"GET /api/v1/missed", s.missed},
+		{"GET /api/v1/speed-to-lead", s.speedToLead},
+		{"GET /api/v1/repeat-callers", s.repeatCallers},
 	}
 }
 
@@ -132,6 +148,14 @@ func (s *Server) period(w http.ResponseWriter, r *http.Request) (analytics.Perio
 		return analytics.Period{}, false
 	}
 	return p, true
+}
+
+// sla is the configured callback SLA.
+func (s *Server) sla() time.Duration {
+	if s.CallbackSLA <= 0 {
+		return analytics.DefaultCallbackSLA
+	}
+	return s.CallbackSLA
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -24,6 +24,7 @@ import (
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/recordings"
+	"github.com/callpulse/callpulse/scoring"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -47,6 +48,8 @@ type App struct {
 	writerReader     *spool.Reader
 	webhookProviders []ingest.Provider
 	asterisk         *asterisk.Source
+	norm             *phone.Normalizer
+	scorer           *scoring.Scorer
 	recordings       *recordings.Store
 
 	cancelWorkers context.CancelFunc
@@ -93,6 +96,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 	norm, err := phone.NewNormalizer(cfg.DefaultRegion)
 	if err != nil {
 		return nil, err
+	}
+	a.norm = norm
+	sc := cfg.Scoring
+	if a.scorer, err = scoring.New(a.db.Conn(), scoring.Options{
+		Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay,
+		Lookback: sc.Lookback, MinSample: sc.MinSample, FallbackThreshold: sc.FallbackThreshold,
+	}); err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
 	}
 	if a.webhookProviders, err = a.providers(norm); err != nil {
 		return nil, err

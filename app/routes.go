@@ -20,6 +20,7 @@ import (
 	"github.com/callpulse/callpulse/ingest/zadarma"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
+	"github.com/callpulse/callpulse/scoring"
 )
 
 // routes builds the HTTP mux: webhooks, API, metrics and health.
@@ -41,7 +42,19 @@ func (a *App) routes() (*http.ServeMux, error) {
 	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
 	apiServer := api.NewServer(string(a.cfg.API.Token), store, a.team(), a.targets(),
 		a.cfg.ClickHouse.QueryTimeout, a.log.With("component", "api"))
+	apiServer.CallbackSLA = a.cfg.Analytics.CallbackSLA
 	apiServer.Register(mux)
+	sh, err := scoring.NewHandler(scoring.HandlerOptions{
+		Scorer: a.scorer, Store: a.db, Normalizer: a.norm, Team: a.team(),
+		MaxBody: int64(a.cfg.Webhooks.MaxBodyBytes), Timeout: a.cfg.ClickHouse.QueryTimeout,
+		Registerer: a.reg, Logger: a.log.With("component", "scoring"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
+	}
+	for _, r := range sh.Routes() {
+		apiServer.Handle(mux, r.Pattern, r.Handler)
+	}
 	apiServer.Handle(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
 	apiServer.Handle(mux, "GET /api/v1/recordings/", a.recordings.Handler())
 

@@ -11,6 +11,7 @@ import (
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/recordings"
+	"github.com/callpulse/callpulse/scoring"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -30,7 +31,15 @@ func (a *App) startWorkers(ctx context.Context) error {
 	whMetrics := warehouse.NewMetrics(a.reg)
 	writer := warehouse.NewEventWriter(a.db, a.cfg.SourceByLine(), whMetrics, a.log.With("component", "writer"))
 	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
-	gauges := analytics.NewGauges(a.reg, store, a.team(), a.log.With("component", "gauges"))
+	sources := make([]string, 0, len(a.cfg.Lines))
+	for _, l := range a.cfg.Lines {
+		sources = append(sources, l.Source)
+	}
+	gauges := analytics.NewGaugesWithOptions(a.reg, store, a.team(), analytics.GaugeOptions{
+		CallbackSLA: a.cfg.Analytics.CallbackSLA,
+		Sources:     sources,
+	}, a.log.With("component", "gauges"))
+	scoringGauges := scoring.NewGauges(a.reg, a.scorer, a.log.With("component", "scoring"))
 
 	recReader, err := a.spool.Reader(recordings.Consumer)
 	if err != nil {
@@ -48,6 +57,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 		}
 		a.ready.setMigrated()
 		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
+		a.workers.Go(func() error { return scoringGauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
 		// Recordings start after migrations: queuing checks ClickHouse for
 		// recordings already stored.
 		a.workers.Go(func() error {

@@ -14,6 +14,8 @@ func TestBadFixtures(t *testing.T) {
 		"gravitel_route_category.yml": `:6: webhooks.gravitel.routing[1].category: "hot": want A, B, C, unknown, new or refused`,
 		"mango_half.yml":              `:2: webhooks.mango: set both api_key and api_salt, or neither`,
 		"recording_host.yml":          `:3: webhooks.generic.recording_hosts[1]: "http://x/": want a host name or *.domain`,
+		"scoring_action.yml":          `:4: scoring.points.Pricing: invalid action id "Pricing": want a-z, 0-9 and _, starting with a letter`,
+		"callback_sla.yml":            `:2: analytics.callback_sla: must be positive, got 0s`,
 		"bool.yml":                    `:2: live.show_phones: expected true or false, got "maybe"`,
 		"asterisk_url.yml":            `:2: asterisk.url: "ws://pbx:8088": want http or https`,
 		"unknown_nested_key.yml":      `:3: field log.fromat not found`,

@@ -68,6 +68,8 @@ type Config struct {
 	Asterisk   AsteriskConfig   `yaml:"asterisk"`
 	Recordings RecordingsConfig `yaml:"recordings"`
 	Live       LiveConfig       `yaml:"live"`
+	Analytics  AnalyticsConfig  `yaml:"analytics"`
+	Scoring    ScoringConfig    `yaml:"scoring"`
 
 	location *time.Location
 }
@@ -208,7 +210,14 @@ func Default() Config {
 			GiveUpAfter: 24 * time.Hour,
 			Workers:     2,
 		},
-		Live:    LiveConfig{Buffer: 256},
+		Live:      LiveConfig{Buffer: 256},
+		Analytics: AnalyticsConfig{CallbackSLA: 15 * time.Minute},
+		Scoring: ScoringConfig{
+			Points:            DefaultPoints(),
+			Lookback:          90 * 24 * time.Hour,
+			MinSample:         10,
+			FallbackThreshold: 30,
+		},
 		Targets: Targets{A: 0.80, B: 0.19, C: 0.01},
 		Metrics: MetricsConfig{
 			RefreshInterval: 30 * time.Second,

@@ -101,6 +101,7 @@ func TestGood(t *testing.T) {
 	d := Default()
 	want.Webhooks.Zadarma, want.Webhooks.Mango, want.Webhooks.Gravitel = d.Webhooks.Zadarma, d.Webhooks.Mango, d.Webhooks.Gravitel
 	want.Asterisk, want.Recordings, want.Live = d.Asterisk, d.Recordings, d.Live
+	want.Analytics, want.Scoring = d.Analytics, d.Scoring
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load(testdata/good.yml) =\n%+v\nwant\n%+v", *got, want)
 	}

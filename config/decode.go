@@ -39,6 +39,8 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 		l.decodeDuration(n, v, path)
 	case v.Kind() == reflect.Struct:
 		l.decodeMapping(n, v, path)
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		l.decodeMap(n, v, path)
 	case v.Kind() == reflect.Slice:
 		l.decodeSequence(n, v, path)
 	case v.Kind() == reflect.String:
@@ -115,6 +117,35 @@ func (l *loader) decodeMapping(n *yaml.Node, v reflect.Value, path string) {
 		l.lines[p] = key.Line
 		l.decode(val, v.Field(idx), p)
 	}
+}
+
+// decodeMap decodes a mapping with string keys into a fresh map, so a map
+// given in the file replaces its default rather than merging into it.
+func (l *loader) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		l.failAt(n.Line, path, fmt.Errorf("expected a mapping, got %s", describe(n)))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := make(map[string]int)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		p := joinPath(path, key.Value)
+		if key.Kind != yaml.ScalarNode || key.ShortTag() == "!!merge" {
+			l.failAt(key.Line, path, errors.New("keys must be plain strings"))
+			continue
+		}
+		if first, ok := seen[key.Value]; ok {
+			l.failAt(key.Line, p, fmt.Errorf("repeated key (first at line %d)", first))
+			continue
+		}
+		seen[key.Value] = key.Line
+		l.lines[p] = key.Line
+		elem := reflect.New(v.Type().Elem()).Elem()
+		l.decode(val, elem, p)
+		m.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
+	}
+	v.Set(m)
 }
 
 func (l *loader) decodeSequence(n *yaml.Node, v reflect.Value, path string) {

@@ -36,6 +36,7 @@ func (l *loader) validate(c *Config) {
 	l.validateLines(c.Lines, norm)
 	l.positive("metrics.refresh_interval", c.Metrics.RefreshInterval)
 	l.validateProviders(c)
+	l.validateAnalytics(c)
 }
 
 func (l *loader) validateListen(addr string) {

@@ -18,6 +18,7 @@ const (
 // (and the Consume loops reading it). A nil *Metrics records nothing.
 type Metrics struct {
 	bytes           prometheus.Gauge
+	maxBytes        prometheus.Gauge
 	segments        prometheus.Gauge
 	appendedRecords prometheus.Counter
 	appendBatches   prometheus.Counter
@@ -36,6 +37,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		bytes: f.NewGauge(prometheus.GaugeOpts{
 			Name: "callpulse_spool_bytes",
 			Help: "On-disk size of all spool segments in bytes.",
+		}),
+		maxBytes: f.NewGauge(prometheus.GaugeOpts{
+			Name: "callpulse_spool_max_bytes",
+			Help: "Limit on callpulse_spool_bytes beyond which Append refuses records (Options.MaxBytes); 0 means unlimited.",
 		}),
 		segments: f.NewGauge(prometheus.GaugeOpts{
 			Name: "callpulse_spool_segments",
@@ -157,4 +162,12 @@ func (m *Metrics) batchDelivered(name string, records int) {
 		return
 	}
 	m.consumerBatch.WithLabelValues(name).Observe(float64(records))
+}
+
+// setMaxBytes exports the configured size limit (0 = unlimited).
+func (m *Metrics) setMaxBytes(n int64) {
+	if m == nil {
+		return
+	}
+	m.maxBytes.Set(float64(n))
 }

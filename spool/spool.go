@@ -134,6 +134,7 @@ func open(opts Options, h hooks) (_ *Spool, err error) {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
 	s.metrics.setSize(s.bytes, len(s.segments))
+	s.metrics.setMaxBytes(opts.MaxBytes)
 	for name, c := range s.consumers {
 		s.metrics.addConsumer(name, s.lastSeq-c.cursor)
 	}

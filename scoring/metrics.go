@@ -1,0 +1,85 @@
+package scoring
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Gauges export the threshold and the number of queued leads above it,
+// refreshed from ClickHouse on an interval (never per scrape, so scrapes
+// are cheap and cannot overload ClickHouse). They carry no labels: never a
+// phone or a lead id.
+type Gauges struct {
+	scorer *Scorer
+	log    *slog.Logger
+
+	above     prometheus.Gauge
+	threshold prometheus.Gauge
+	errors    prometheus.Counter
+}
+
+// NewGauges registers the scoring gauges on reg.
+func NewGauges(reg prometheus.Registerer, scorer *Scorer, log *slog.Logger) *Gauges {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := promauto.With(reg)
+	return &Gauges{
+		scorer: scorer,
+		log:    log,
+		above: f.NewGauge(prometheus.GaugeOpts{
+			Name: "callpulse_queue_leads_above_threshold",
+			Help: "Open leads whose score is at or above the lead score threshold (the call queue by default).",
+		}),
+		threshold: f.NewGauge(prometheus.GaugeOpts{
+			Name: "callpulse_lead_score_threshold",
+			Help: "Lead score threshold: the average score of leads converted in the look-back window, or the configured fallback.",
+		}),
+		errors: f.NewCounter(prometheus.CounterOpts{
+			Name: "callpulse_scoring_refresh_errors_total",
+			Help: "Failed refreshes of the lead scoring gauges.",
+		}),
+	}
+}
+
+// Run refreshes the gauges every interval until ctx is done. It returns nil
+// when ctx is done; a failed refresh (or one that takes longer than the
+// interval) is logged, counted and tried again at the next tick.
+func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, interval)
+		err := g.Refresh(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			g.errors.Inc()
+			g.log.Warn("refresh scoring gauges", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Refresh computes the threshold and counts the leads above it. On an error
+// the gauges keep their previous values.
+func (g *Gauges) Refresh(ctx context.Context) error {
+	th, err := g.scorer.Threshold(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := g.scorer.AboveThreshold(ctx, th.Value)
+	if err != nil {
+		return err
+	}
+	g.threshold.Set(th.Value)
+	g.above.Set(float64(n))
+	return nil
+}
