@@ -98,12 +98,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	a.norm = norm
-	sc := cfg.Scoring
-	if a.scorer, err = scoring.New(a.db.Conn(), scoring.Options{
-		Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay,
-		Lookback: sc.Lookback, MinSample: sc.MinSample, FallbackThreshold: sc.FallbackThreshold,
-	}); err != nil {
-		return nil, fmt.Errorf("scoring: %w", err)
+	if a.scorer, err = newScorer(cfg, a.db); err != nil {
+		return nil, err
 	}
 	if a.webhookProviders, err = a.providers(norm); err != nil {
 		return nil, err

@@ -58,6 +58,9 @@ func (a *App) startWorkers(ctx context.Context) error {
 		a.ready.setMigrated()
 		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
 		a.workers.Go(func() error { return scoringGauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })
+		if err := a.startReports(ctx); err != nil {
+			a.log.Error("nightly report disabled", "err", err)
+		}
 		// Recordings start after migrations: queuing checks ClickHouse for
 		// recordings already stored.
 		a.workers.Go(func() error {

@@ -70,6 +70,7 @@ type Config struct {
 	Live       LiveConfig       `yaml:"live"`
 	Analytics  AnalyticsConfig  `yaml:"analytics"`
 	Scoring    ScoringConfig    `yaml:"scoring"`
+	Report     ReportConfig     `yaml:"report"`
 
 	location *time.Location
 }
@@ -217,6 +218,10 @@ func Default() Config {
 			Lookback:          90 * 24 * time.Hour,
 			MinSample:         10,
 			FallbackThreshold: 30,
+		},
+		Report: ReportConfig{
+			Schedule: "0 7 * * *", Language: "ru", WeeklyOnMonday: true,
+			SMTP: SMTPConfig{TLS: "starttls"}, location: time.UTC,
 		},
 		Targets: Targets{A: 0.80, B: 0.19, C: 0.01},
 		Metrics: MetricsConfig{

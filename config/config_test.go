@@ -101,7 +101,8 @@ func TestGood(t *testing.T) {
 	d := Default()
 	want.Webhooks.Zadarma, want.Webhooks.Mango, want.Webhooks.Gravitel = d.Webhooks.Zadarma, d.Webhooks.Mango, d.Webhooks.Gravitel
 	want.Asterisk, want.Recordings, want.Live = d.Asterisk, d.Recordings, d.Live
-	want.Analytics, want.Scoring = d.Analytics, d.Scoring
+	want.Analytics, want.Scoring, want.Report = d.Analytics, d.Scoring, d.Report
+	want.Report.location = got.Report.location
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load(testdata/good.yml) =\n%+v\nwant\n%+v", *got, want)
 	}
@@ -154,7 +155,7 @@ func TestExampleLoads(t *testing.T) {
 	}
 	// The example documents the defaults, so apart from the settings it
 	// sets to show how, it must agree with Default.
-	c.Timezone, c.location = "UTC", time.UTC
+	c.Timezone, c.location, c.Report.location = "UTC", time.UTC, time.UTC
 	c.Managers, c.Lines = nil, nil
 	if want := Default(); !reflect.DeepEqual(*c, want) {
 		t.Errorf("%s disagrees with Default():\n%+v\nwant\n%+v", path, *c, want)

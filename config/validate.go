@@ -37,6 +37,7 @@ func (l *loader) validate(c *Config) {
 	l.positive("metrics.refresh_interval", c.Metrics.RefreshInterval)
 	l.validateProviders(c)
 	l.validateAnalytics(c)
+	l.validateReport(c)
 }
 
 func (l *loader) validateListen(addr string) {

@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null || die "Go is not installed (https://go.dev/doc/install)"
 ensure_cmd clickhouse-server clickhouse-server clickhouse-client
 ensure_cmd promtool prometheus
+# The e-mail report tests: a real SMTP server with an HTTP API (maildev, from
+# npm) and headless Chromium to render the HTML.
+ensure_cmd chromium chromium fonts-dejavu-core
+ensure_cmd npm nodejs npm
+maildev_dir="${CALLPULSE_MAILDEV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/callpulse/maildev-3.0.0}"
+if [ ! -x "$maildev_dir/node_modules/.bin/maildev" ]; then
+  log "installing maildev 3.0.0"
+  npm install --no-audit --no-fund --prefix "$maildev_dir" maildev@3.0.0 >/dev/null || die "npm install maildev failed"
+fi
+export CALLPULSE_MAILDEV_DIR="$maildev_dir"
 
 tmp=$(mktemp -d /tmp/callpulse-test.XXXXXX)
 cleanup() { scripts/clickhouse.sh stop "$tmp/clickhouse" || true; rm -rf "$tmp"; }

@@ -26,6 +26,7 @@ Commands:
   check-config             load the config and print every problem with file:line
   import clients FILE.csv  upsert clients (phone,name,category,need,budget,urgency,source,manager)
   simulate                 push realistic simulated calls to a running daemon
+  report                   send (or --dry-run: write) the e-mail report of a day
   version                  print the version
 
 Every command takes --config FILE (default $CALLPULSE_CONFIG; without a file,
@@ -42,6 +43,7 @@ func main() {
 		"check-config": runCheckConfig,
 		"import":       runImport,
 		"simulate":     runSimulate,
+		"report":       runReport,
 		"version": func(context.Context, []string) error {
 			fmt.Println("callpulse", version)
 			return nil
