@@ -80,8 +80,8 @@ func TestMetricsTrackStateAndLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	if len(mfs) != 9 {
-		t.Errorf("gathered %d metric families, want all 9 to be exposed", len(mfs))
+	if len(mfs) != 10 {
+		t.Errorf("gathered %d metric families, want all 10 to be exposed", len(mfs))
 	}
 }
 
