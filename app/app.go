@@ -112,19 +112,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 			locators[p.Name()] = l
 		}
 	}
-	if cfg.Asterisk.URL != "" {
-		a.asterisk, err = asterisk.New(asterisk.Options{
-			URL: cfg.Asterisk.URL, App: cfg.Asterisk.App, User: cfg.Asterisk.User,
-			Password:         string(cfg.Asterisk.Password),
-			InboundContexts:  cfg.Asterisk.InboundContexts,
-			OutboundContexts: cfg.Asterisk.OutboundContexts,
-			Normalizer:       norm,
-			Appender:         publishingAppender{a.spool, a.hub},
-			Logger:           log.With("component", "asterisk"),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("asterisk: %w", err)
-		}
+	if a.asterisk, err = a.newAsterisk(norm); err != nil {
+		return nil, err
+	}
+	if a.asterisk != nil {
 		locators[asterisk.Name] = a.asterisk
 	}
 	a.recordings, err = a.newRecordings(locators)

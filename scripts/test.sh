@@ -18,6 +18,9 @@ if [ ! -x "$maildev_dir/node_modules/.bin/maildev" ]; then
   npm install --no-audit --no-fund --prefix "$maildev_dir" maildev@3.0.0 >/dev/null || die "npm install maildev failed"
 fi
 export CALLPULSE_MAILDEV_DIR="$maildev_dir"
+# The dashboards' schema check (ajv on the schema from @grafana/schema).
+log "npm ci (dashboards/schema)"
+(cd dashboards/schema && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in dashboards/schema failed"
 
 tmp=$(mktemp -d /tmp/callpulse-test.XXXXXX)
 cleanup() { scripts/clickhouse.sh stop "$tmp/clickhouse" || true; rm -rf "$tmp"; }
