@@ -253,7 +253,7 @@ func (f *fakeCallpulse) validate(o wireSnapshot) (seen, error) {
 	}
 	if o.RecordingURL != nil {
 		s.Recording = *o.RecordingURL
-		if want := "https://pbx.example/rec/" + s.CallID + ".mp3"; s.Recording != want || s.Ended.IsZero() || s.Status != call.StatusAnswered {
+		if want := "https://pbx.example/rec/" + s.CallID + ".wav"; s.Recording != want || s.Ended.IsZero() || s.Status != call.StatusAnswered {
 			return s, fmt.Errorf("recording_url %q on a %s call (ended %v), want %q on ended answered calls", s.Recording, s.Status, s.Ended, want)
 		}
 	}

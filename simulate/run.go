@@ -59,6 +59,10 @@ type Options struct {
 	// and rejected posts at error. Phone numbers are never logged. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// RecordingBaseURL is where the simulated PBX serves recordings
+	// (RecordingServer); recording_url is RecordingBaseURL/rec/<call id>.wav.
+	// Empty: https://pbx.example, which nothing serves.
+	RecordingBaseURL string
 }
 
 // Stats count what a run did.

@@ -81,10 +81,16 @@ type generator struct {
 	clients  clientPool
 	phones   map[string]bool // every number in use, so new leads are new
 	seq      int
+	recBase  string // base URL of recordings
 }
 
 func newGenerator(rng *rand.Rand, o Options, prefix string) *generator {
+	recBase := o.RecordingBaseURL
+	if recBase == "" {
+		recBase = "https://pbx.example"
+	}
 	g := &generator{
+		recBase:  recBase,
 		rng:      rng,
 		loc:      o.Location,
 		prefix:   prefix,
@@ -157,7 +163,7 @@ func (g *generator) plan(c *plannedCall, t time.Time, answered float64) {
 		c.answered = c.started.Add(g.seconds(ringMin, ringMax))
 		c.ended = c.answered.Add(g.talk())
 		if g.rng.Float64() < recordingShare {
-			c.recording = "https://pbx.example/rec/" + c.id + ".mp3"
+			c.recording = g.recBase + "/rec/" + c.id + ".wav"
 		}
 		if g.rng.Float64() < reversedShare {
 			c.late = g.seconds(1, lateSnapshot)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -18,6 +20,7 @@ func runSimulate(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 0.5, "calls per second after the backfill")
 	calls := fs.Int("calls", 0, "stop after this many calls (0 = until interrupted)")
 	backfill := fs.String("backfill", "today", `replay past traffic first: "today" (since midnight), a duration such as 2h, or 0`)
+	serveRecordings := fs.Bool("serve-recordings", true, "serve the simulated calls' recordings on a loopback port, as a PBX would")
 	writeClients := fs.String("write-clients", "", "write the clients CSV to `FILE` and exit (import it with 'callpulse import clients')")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,9 +75,22 @@ func runSimulate(ctx context.Context, args []string) error {
 		}
 	}
 	cfgLog := newLogger(cfg)
+	recBase := ""
+	if *serveRecordings {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("serve recordings: %w", err)
+		}
+		srv := &http.Server{Handler: simulate.RecordingServer(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		recBase = "http://" + ln.Addr().String()
+		cfgLog.Info("serving simulated recordings", "url", recBase)
+	}
 	stats, err := simulate.Run(ctx, simulate.Options{
 		URL: *url, Token: token, Seed: *seed, Managers: managers, Lines: lines, Clients: clients,
 		Rate: *rate, Backfill: back, Calls: *calls, Location: cfg.Location(), Logger: cfgLog,
+		RecordingBaseURL: recBase,
 	})
 	fmt.Printf("simulated %+v\n", stats)
 	if ctx.Err() != nil {
