@@ -69,6 +69,7 @@ HTTP server, whole request (net/http conn.serve)|net/http.(*conn).serve
 spool committer (write + fsync)|github.com/callpulse/callpulse/spool.(*Spool).commit
   fsync|syscall.Fsync
 ClickHouse writer (EventWriter.Write)|github.com/callpulse/callpulse/warehouse.(*EventWriter).Write
+recordings consumer (recordings.Store.Write)|github.com/callpulse/callpulse/recordings.(*Store).Write
 LIST
   echo "(GC background workers carry no label and are not in these figures: $(go tool pprof -tags -unit=ms bin/callpulse-bench out/bench/cpu.pprof 2>/dev/null | awk '/Total/ {print $3, "of", $5, "samples are labelled"}'))"
 fi

@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,22 +130,70 @@ func (d *daemon) metrics() (map[string]float64, error) {
 	return m, sc.Err()
 }
 
-// waitWritten waits until the ClickHouse writer has committed every spooled
-// record (cursor lag 0) and returns how long that took.
-func (d *daemon) waitWritten(ctx context.Context, within time.Duration) (time.Duration, error) {
+const lagMetric = `callpulse_spool_cursor_lag_records{consumer="`
+
+// consumerLags picks each spool consumer's cursor lag out of scraped metrics.
+func (d *daemon) consumerLags(m map[string]float64) map[string]float64 {
+	lags := map[string]float64{}
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, lagMetric); ok {
+			lags[strings.TrimSuffix(name, `"}`)] = v
+		}
+	}
+	return lags
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// drainResult is how a spool consumer worked off its backlog once the load
+// stopped.
+type drainResult struct {
+	before, after float64       // lag when the load stopped, and at the end of the watch
+	took          time.Duration // until the lag was 0; 0 if it never was
+}
+
+// watchDrain polls the consumers' lags until every one is 0 or within has
+// passed.
+func (d *daemon) watchDrain(ctx context.Context, within time.Duration) (map[string]*drainResult, time.Duration, error) {
+	m, err := d.metrics()
+	if err != nil {
+		return nil, 0, err
+	}
+	res := map[string]*drainResult{}
+	for name, lag := range d.consumerLags(m) {
+		res[name] = &drainResult{before: lag, after: lag}
+	}
 	start := time.Now()
 	for {
-		m, err := d.metrics()
-		if err == nil && m[`callpulse_spool_cursor_lag_records{consumer="clickhouse"}`] == 0 {
-			return time.Since(start), nil
+		busy := false
+		for _, r := range res {
+			if r.after > 0 {
+				busy = true
+			} else if r.took == 0 {
+				r.took = max(time.Since(start), time.Millisecond)
+			}
 		}
-		if time.Since(start) > within {
-			return 0, errors.New("clickhouse writer still behind")
+		if !busy || time.Since(start) > within {
+			return res, time.Since(start), nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, 0, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
+		}
+		if m, err := d.metrics(); err == nil {
+			for name, lag := range d.consumerLags(m) {
+				if r := res[name]; r != nil {
+					r.after = lag
+				}
+			}
 		}
 	}
 }

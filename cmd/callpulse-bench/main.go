@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -35,7 +36,7 @@ type flags struct {
 	daemon, chAddr, cpuProfile, wProf string
 	chPID, workers, conns, rows, rowB int
 	rate                              float64
-	duration, warmup                  time.Duration
+	duration, warmup, drainWatch      time.Duration
 	ingest, writer                    bool
 }
 
@@ -49,6 +50,7 @@ func main() {
 	flag.IntVar(&f.conns, "conns", 64, "closed-loop connections at saturation")
 	flag.DurationVar(&f.duration, "duration", 10*time.Second, "length of each ingest run")
 	flag.DurationVar(&f.warmup, "warmup", time.Second, "saturation warm-up before each target's runs")
+	flag.DurationVar(&f.drainWatch, "drain-watch", 10*time.Second, "how long to watch the daemon's spool consumers work off their backlog after the load")
 	flag.IntVar(&f.rows, "writer-rows", 500_000, "rows for the ClickHouse writer comparison")
 	flag.IntVar(&f.rowB, "writer-batch", 10_000, "rows per insert batch")
 	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "also profile an in-process daemon at saturation and write the CPU profile to `file`")
@@ -56,7 +58,7 @@ func main() {
 	flag.BoolVar(&f.ingest, "ingest", true, "run the ingest comparison")
 	flag.BoolVar(&f.writer, "writer", true, "run the ClickHouse writer comparison")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, f); err != nil {
 		fmt.Fprintln(os.Stderr, "callpulse-bench:", err)
