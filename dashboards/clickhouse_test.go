@@ -34,16 +34,31 @@ var chPanels = map[string][]string{
 	"callpulse-manager/Calls by status":                        {"answered", "missed", "busy", "failed", "cancelled"},
 	"callpulse-sources/Funnel per ad source":                   funnelColumns,
 	"callpulse-sources/Refusal reasons per source and manager": {"reason", "source", "manager", "deals"},
+	"callpulse-queue/Score threshold (dashboard constants)":    {"threshold", "source", "sample"},
+	"callpulse-queue/Call queue: open leads by score": {"phone", "lead_id", "name", "grade", "source", "manager",
+		"score", "last_touch_at", "above_threshold"},
+	"callpulse-queue/Touches per action": {"time", "action", "touches"},
+	"callpulse-queue/Missed calls and callbacks": {"at", "phone", "source", "owner", "called_back_at",
+		"callback_seconds", "callback"},
+	"callpulse-queue/Speed to lead per manager and source": {"manager", "source", "leads", "reached",
+		"median_seconds", "p90_seconds", "within_sla"},
 }
 
 var funnelColumns = []string{"source", "leads", "reached", "qualified", "won", "revenue", "unreachable_rate", "conversion"}
 
 // testRanges are the days each dashboard is queried for: the fixture day,
-// the days around it, the fixture month.
+// the days around it, the fixture month, the week up to queueNow.
 var testRanges = map[string][2]string{
 	"callpulse-overview": {"2026-11-20", "2026-11-20"},
 	"callpulse-manager":  {"2026-11-19", "2026-11-21"},
 	"callpulse-sources":  {"2026-11-01", "2026-11-30"},
+	"callpulse-queue":    {"2026-11-15", "2026-11-21"},
+}
+
+// testNows are the "now" of the dashboards whose range ends now (to:
+// "now"): their test range ends there instead of at the last day's end.
+var testNows = map[string]time.Time{
+	"callpulse-queue": queueNow,
 }
 
 // chEnv runs a dashboard's ClickHouse queries as the plugin would.
@@ -61,6 +76,12 @@ func newCHEnv(t *testing.T, conn driver.Conn, d *dashboard) *chEnv {
 		t.Fatalf("%s: no test range", d.UID)
 	}
 	e := &chEnv{conn: conn, d: d, vars: map[string]varValue{}, r: dayRange(t, days[0], days[1], moscow)}
+	if now, ok := testNows[d.UID]; ok {
+		if d.Time.To != "now" {
+			t.Fatalf("%s: has a test now but its range ends at %q", d.UID, d.Time.To)
+		}
+		e.r.to = now
+	}
 	for _, v := range d.Templating.List {
 		switch v.Type {
 		case "constant":
@@ -142,6 +163,10 @@ func TestClickHouse(t *testing.T) {
 		testFunnel(t, envs["callpulse-overview"], store, "2026-11-20", "2026-11-20")
 	})
 	t.Run("refusals", func(t *testing.T) { testRefusals(t, envs["callpulse-sources"], store) })
+	t.Run("queue and threshold are scoring's", func(t *testing.T) { testQueue(t, envs["callpulse-queue"], conn) })
+	t.Run("touches per action", func(t *testing.T) { testTouchesPerAction(t, envs["callpulse-queue"]) })
+	t.Run("missed calls are the API's", func(t *testing.T) { testMissed(t, envs["callpulse-queue"], store) })
+	t.Run("speed to lead is the API's", func(t *testing.T) { testSpeed(t, envs["callpulse-queue"], store) })
 }
 
 func testEveryCHQuery(t *testing.T, envs map[string]*chEnv) {

@@ -195,6 +195,7 @@ var wantDashboards = map[string]struct {
 	"callpulse-manager":    {"Manager drill-down", "now-6d/d", "now/d"},
 	"callpulse-sources":    {"Ad sources and funnel", "now/M", "now/M"},
 	"callpulse-operations": {"Operations", "now-6h", "now"},
+	"callpulse-queue":      {"Lead queue and follow-up", "now-6d/d", "now"},
 }
 
 func TestDashboardsAreTheExpectedOnes(t *testing.T) {

@@ -13,9 +13,11 @@ import (
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chtest"
 	"github.com/callpulse/callpulse/phone"
+	"github.com/callpulse/callpulse/scoring"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -36,6 +38,32 @@ import (
 //
 // Talk time on 20 Nov: 101 A 274 (c1) B 120 (c2); 102 C 60 (c3) unknown 45
 // (c6); 112 unknown 30 (c4); 199 A 10 (c9).
+//
+// Missed calls and callbacks (15–18 Nov, so that the numbers above stay;
+// on 20 Nov c9 calls c5 back late and c10 stays open):
+//
+//	c15 → c16, outbound, 300 s              in time
+//	c21 → c22, 900 s (exactly the SLA)       in time; as a lead, reached
+//	                                         exactly within the SLA too
+//	c18, c19 → c20, one callback for both    1200 s late, 600 s in time; owner
+//	                                         112 from c17, the answered call before
+//	c25 client 6, 15 Nov 00:00:00 Moscow     open, owner 101 from clients.csv
+//	c24 14 Nov 23:59:59 Moscow               before the queue dashboard's range
+//	c23 hidden number                        nobody to call back: left out
+//	c26 cold call (outbound first contact)   not a lead for speed to lead
+//
+// Touches (touches.json) score the leads as of queueNow, 21 Nov 12:00
+// Moscow, with the default points: client 6 35 (one touch sent as
+// 8 (916) 000-00-06), crm-404 (a lead id naming no deal) 35, client 3 30 (a
+// touch at queueNow counts, one a second later does not), client 8 24 (one
+// touch by the lead id of its open deal d4, whose manager it gets),
+// +79161234567 20 (touch t-dup re-sent as another action, a touch without
+// id sent twice), +79169999999 5. Clients 1, 2, 4, 5 and those of d8 and d9
+// have won or lost deals: not in the queue. Conversions in the 90 days to
+// queueNow with touches before them: client 1 (d1, 45 points on 20 Nov
+// 18:00; one touch by lead id, one after converting) and d8 (30 on 19 Nov);
+// d9 (1 Aug) is older, d6 (1 Dec) later. Two conversions are fewer than
+// min_sample 10: the threshold is the fallback, 30.
 var moscow = mustLoad("Europe/Moscow")
 
 // lineSources maps the fixture's tracking lines to ad sources.
@@ -121,7 +149,43 @@ func loadFixture(t *testing.T) (driver.Conn, *analytics.Store) {
 	if err := warehouse.NewEventWriter(db, lineSources, warehouse.NewMetrics(nil), nil).Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
+	loadTouches(t, db, norm)
 	return db.Conn(), analytics.NewStore(db.Conn(), moscow)
+}
+
+// fixtureTouches is one POST /api/v1/touches of testdata/touches.json: its
+// body and when callpulse received it.
+type fixtureTouches struct {
+	Received string          `json:"received"`
+	Touches  json.RawMessage `json:"touches"`
+}
+
+// loadTouches stores the touches of testdata/touches.json as the touches
+// handler does: checked by scoring.ParseTouches against the default points
+// table, then inserted, each request as received at its time.
+func loadTouches(t *testing.T, db *warehouse.DB, norm scoring.Normalizer) {
+	t.Helper()
+	var reqs []fixtureTouches
+	if err := json.NewDecoder(openTestdata(t, "touches.json")).Decode(&reqs); err != nil {
+		t.Fatalf("touches.json: %v", err)
+	}
+	var actions []string
+	for a := range config.Default().Scoring.Points {
+		actions = append(actions, a)
+	}
+	for i, r := range reqs {
+		received, err := time.Parse(time.RFC3339, r.Received)
+		if err != nil {
+			t.Fatalf("touches.json [%d]: %v", i, err)
+		}
+		touches, err := scoring.ParseTouches(r.Touches, norm, actions, received)
+		if err != nil {
+			t.Fatalf("touches.json [%d]: %v", i, err)
+		}
+		if err := db.InsertTouches(context.Background(), touches, received); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // events splits a call into the partial events a PBX sends: the start
@@ -235,6 +299,40 @@ func (r result) num(t *testing.T, row int, col string) float64 {
 		t.Fatalf("column %s: %T is not a number", col, v)
 		return 0
 	}
+}
+
+// optNum is a Nullable numeric cell: its value, or false for NULL.
+func (r result) optNum(t *testing.T, row int, col string) (float64, bool) {
+	t.Helper()
+	switch v := r.rows[row][r.index(t, col)].(type) {
+	case *int64:
+		if v == nil {
+			return 0, false
+		}
+		return float64(*v), true
+	case *uint64:
+		if v == nil {
+			return 0, false
+		}
+		return float64(*v), true
+	default:
+		t.Fatalf("column %s: %T is not a nullable integer", col, v)
+		return 0, false
+	}
+}
+
+// optTime is a Nullable(DateTime) cell: its value, or the zero time for
+// NULL.
+func (r result) optTime(t *testing.T, row int, col string) time.Time {
+	t.Helper()
+	v, ok := r.rows[row][r.index(t, col)].(*time.Time)
+	if !ok {
+		t.Fatalf("column %s: %T is not a nullable time", col, r.rows[row][r.index(t, col)])
+	}
+	if v == nil {
+		return time.Time{}
+	}
+	return *v
 }
 
 func (r result) str(t *testing.T, row int, col string) string {

@@ -91,7 +91,7 @@ func TestPrometheus(t *testing.T) {
 	}
 
 	t.Run("overview talk time is the API's", func(t *testing.T) {
-		expr := overviewTalkExpr(t, vars)
+		expr := panelExpr(t, vars, "callpulse-overview", "Talk time today by manager", "A")
 		want := d.talkTimeToday(t)
 		if len(want) < 2 {
 			t.Fatalf("the API reports %v for today; the daemon should have talk time", want)
@@ -100,6 +100,25 @@ func TestPrometheus(t *testing.T) {
 		eventually(t, 20*time.Second, "the overview's talk time equal to the API's", func() (bool, string) {
 			got, err := prom.cells(expr, "manager", "category")
 			return err == nil && reflect.DeepEqual(got, want), fmt.Sprintf("Prometheus %v, API %v, %v", got, want, err)
+		})
+	})
+
+	t.Run("queue and open missed calls are the API's", func(t *testing.T) {
+		aboveExpr := panelExpr(t, vars, "callpulse-queue", "Leads above the threshold now", "A")
+		thresholdExpr := panelExpr(t, vars, "callpulse-queue", "Score threshold now (callpulse)", "A")
+		missedExpr := panelExpr(t, vars, "callpulse-queue", "Open missed calls per manager", "A")
+		threshold, above := d.queueNow(t)
+		missed := d.openMissedToday(t)
+		if above == 0 || len(missed) == 0 {
+			t.Fatalf("the API reports %d leads above the threshold and open missed calls %v; the daemon should have both", above, missed)
+		}
+		t.Logf("from the API: threshold %v, %d leads above it, open missed calls %v", threshold, above, missed)
+		eventually(t, 20*time.Second, "the queue's gauges equal to the API's", func() (bool, string) {
+			th, err1 := prom.scalar(thresholdExpr)
+			n, err2 := prom.scalar(aboveExpr)
+			got, err3 := prom.cells(missedExpr, "manager", "state")
+			ok := th == threshold && n == float64(above) && reflect.DeepEqual(got, missed)
+			return ok, fmt.Sprintf("Prometheus threshold %v, above %v, missed %v; %v %v %v", th, n, got, err1, err2, err3)
 		})
 	})
 }
@@ -150,21 +169,27 @@ func checkMetricNames(t *testing.T, where, expr string, metrics map[string]strin
 	}
 }
 
-// overviewTalkExpr is the overview's talk-time-today query.
-func overviewTalkExpr(t *testing.T, vars map[string]varValue) string {
+// panelExpr is the expression of target refID of a dashboard's panel, as
+// Grafana sends it.
+func panelExpr(t *testing.T, vars map[string]varValue, uid, title, refID string) string {
 	t.Helper()
 	for _, d := range loadDashboards(t) {
+		if d.UID != uid {
+			continue
+		}
 		for _, p := range d.leafPanels() {
-			if d.UID == "callpulse-overview" && p.Title == "Talk time today by manager" {
-				expr, err := interpolate(p.Targets[0].Expr, vars, prometheusFormat)
-				if err != nil {
-					t.Fatal(err)
+			for _, tg := range p.Targets {
+				if p.Title == title && tg.RefID == refID {
+					expr, err := interpolate(tg.Expr, vars, prometheusFormat)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return expr
 				}
-				return expr
 			}
 		}
 	}
-	t.Fatal("no overview talk time panel")
+	t.Fatalf("%s: no panel %q with a target %s", uid, title, refID)
 	return ""
 }
 
@@ -176,6 +201,9 @@ type daemon struct {
 
 // daemonConfig: the time zone is chosen so that it is about noon there
 // now, and calls of the last minutes are today's whatever the time of day.
+// The gauges refresh every second, as often as Prometheus scrapes: the
+// scoring gauges give a refresh the interval as its timeout, which a
+// shorter interval would make ClickHouse miss.
 const daemonConfig = `
 timezone: %s
 managers:
@@ -187,7 +215,7 @@ clickhouse:
   batch_rows: 100
   batch_age: 50ms
 metrics:
-  refresh_interval: 100ms
+  refresh_interval: 1s
 `
 
 // noonZone is a fixed-offset zone (Etc/GMT±N) where it is between 12:00
@@ -205,7 +233,8 @@ func noonZone(now time.Time) string {
 
 // startDaemon starts callpulse with a grade for one client and three of
 // today's calls: alice 60 s with an A client, boris 30 s with an ungraded
-// one, and a missed call.
+// one, and a missed call of boris's client; and touches that put the A
+// client above the default score threshold (60 points against 30).
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
 	dsn := chtest.NewDatabase(t)
@@ -265,6 +294,15 @@ func startDaemon(t *testing.T) *daemon {
 	defer cancel()
 	if err := a.WaitWritten(wctx); err != nil {
 		t.Fatal(err)
+	}
+
+	var touches []map[string]any
+	for _, action := range []string{"pricing_page", "application", "consultation"} {
+		touches = append(touches, map[string]any{"phone": "+79160000001", "action": action, "at": ts(5 * time.Minute)})
+	}
+	body, _ = json.Marshal(touches)
+	if code, resp := d.do(t, http.MethodPost, "/api/v1/touches", apiToken, body); code != http.StatusOK {
+		t.Fatalf("post touches: %d %s", code, resp)
 	}
 	return d
 }
@@ -332,6 +370,64 @@ func (d *daemon) talkTimeToday(t *testing.T) map[string]float64 {
 			if s > 0 {
 				cells[m.Manager+"/"+cat] = s
 			}
+		}
+	}
+	return cells
+}
+
+// queueNow is GET /api/v1/queue: the threshold and the number of leads
+// at or above it.
+func (d *daemon) queueNow(t *testing.T) (threshold float64, above int) {
+	t.Helper()
+	code, body := d.do(t, http.MethodGet, "/api/v1/queue", apiToken, nil)
+	if code != http.StatusOK {
+		t.Fatalf("queue: %d %s", code, body)
+	}
+	var rep struct {
+		Threshold float64           `json:"threshold"`
+		Leads     []json.RawMessage `json:"leads"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep.Threshold, len(rep.Leads)
+}
+
+// openMissedToday is GET /api/v1/missed?open=true as the cells of the
+// dashboard's open missed calls per manager: "manager/open" and
+// "manager/past SLA" → calls, leaving out zeros. The gauges label owners
+// that are no configured manager "other", and calls nobody owns
+// "unassigned". The daemon's calls are all minutes old, within the
+// 15-minute SLA.
+func (d *daemon) openMissedToday(t *testing.T) map[string]float64 {
+	t.Helper()
+	code, body := d.do(t, http.MethodGet, "/api/v1/missed?open=true", apiToken, nil)
+	if code != http.StatusOK {
+		t.Fatalf("missed: %d %s", code, body)
+	}
+	var rep struct {
+		Missed []struct {
+			Owner     string    `json:"owner"`
+			OwnerName string    `json:"owner_name"`
+			At        time.Time `json:"at"`
+		} `json:"missed"`
+		SLASeconds int64 `json:"sla_seconds"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	cells := map[string]float64{}
+	for _, m := range rep.Missed {
+		owner := m.Owner
+		switch {
+		case owner == "":
+			owner = "unassigned"
+		case m.OwnerName == "":
+			owner = "other"
+		}
+		cells[owner+"/open"]++
+		if time.Since(m.At) > time.Duration(rep.SLASeconds)*time.Second {
+			t.Fatalf("missed call of %v is past the SLA: the test expects none", m.At)
 		}
 	}
 	return cells

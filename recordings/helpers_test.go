@@ -130,6 +130,21 @@ func (c *fakeCatalog) Recording(_ context.Context, provider, callID string) (war
 	return r, ok, nil
 }
 
+func (c *fakeCatalog) RecordedCalls(_ context.Context, keys []warehouse.CallKey) (map[warehouse.CallKey]bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
+	out := map[warehouse.CallKey]bool{}
+	for _, k := range keys {
+		if _, ok := c.rows[[2]string{k.Provider, k.CallID}]; ok {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
 func (c *fakeCatalog) setErr(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

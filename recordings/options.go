@@ -17,6 +17,7 @@ import (
 type Catalog interface {
 	InsertRecording(ctx context.Context, r warehouse.Recording) error
 	Recording(ctx context.Context, provider, callID string) (warehouse.Recording, bool, error)
+	RecordedCalls(ctx context.Context, keys []warehouse.CallKey) (map[warehouse.CallKey]bool, error)
 }
 
 // Resolver looks up the addresses of a host name. *net.Resolver implements it.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/spool"
+	"github.com/callpulse/callpulse/warehouse"
 )
 
 // Write is the spool sink of the "recordings" consumer. For each event that
@@ -44,24 +45,25 @@ func (s *Store) Write(ctx context.Context, recs []spool.Record) error {
 	if err != nil {
 		return err
 	}
-	type callKey struct{ provider, callID string }
-	recorded := map[callKey]bool{}
-	var add []job
+	var fresh []job
+	var calls []warehouse.CallKey
 	for _, j := range cands {
 		if known[j.key] {
 			continue
 		}
 		known[j.key] = true // duplicates within the batch
-		ck := callKey{j.Event.Provider, j.Event.CallID}
-		has, seen := recorded[ck]
-		if !seen {
-			_, found, err := s.opts.Catalog.Recording(ctx, ck.provider, ck.callID)
-			if err != nil {
-				return fmt.Errorf("look up stored recording: %w", err)
-			}
-			has, recorded[ck] = found, found
-		}
-		if !has {
+		fresh = append(fresh, j)
+		calls = append(calls, warehouse.CallKey{Provider: j.Event.Provider, CallID: j.Event.CallID})
+	}
+	// One query for the batch: a query per event would bound the whole
+	// spool's throughput (segments stay until every consumer passed them).
+	recorded, err := s.opts.Catalog.RecordedCalls(ctx, calls)
+	if err != nil {
+		return fmt.Errorf("look up stored recordings: %w", err)
+	}
+	var add []job
+	for i, j := range fresh {
+		if !recorded[calls[i]] {
 			add = append(add, j)
 		}
 	}

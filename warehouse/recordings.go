@@ -65,3 +65,40 @@ func (db *DB) Recording(ctx context.Context, provider, callID string) (Recording
 	r.FetchedAt = r.FetchedAt.UTC()
 	return r, true, nil
 }
+
+// CallKey names one call.
+type CallKey struct{ Provider, CallID string }
+
+// RecordedCalls reports which of the calls already have a stored recording,
+// in one query (the recordings consumer asks this for every batch).
+func (db *DB) RecordedCalls(ctx context.Context, keys []CallKey) (map[CallKey]bool, error) {
+	out := make(map[CallKey]bool, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		ids = append(ids, k.CallID)
+	}
+	ctx, cancel := db.queryContext(ctx)
+	defer cancel()
+	rows, err := db.conn.Query(ctx, `SELECT DISTINCT provider, call_id FROM recordings WHERE has(?, call_id)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("query recorded calls: %w", err)
+	}
+	defer rows.Close()
+	want := make(map[CallKey]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	for rows.Next() {
+		var k CallKey
+		if err := rows.Scan(&k.Provider, &k.CallID); err != nil {
+			return nil, fmt.Errorf("scan recorded call: %w", err)
+		}
+		if want[k] {
+			out[k] = true
+		}
+	}
+	return out, rows.Err()
+}

@@ -43,3 +43,25 @@ func TestRecordings(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedCalls(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for _, r := range []Recording{
+		{Provider: "zadarma", CallID: "c1", SHA256: "aa", Bytes: 1, ContentType: "audio/mpeg", FetchedAt: at},
+		{Provider: "mango", CallID: "c2", SHA256: "bb", Bytes: 1, ContentType: "audio/mpeg", FetchedAt: at},
+	} {
+		if err := db.InsertRecording(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.RecordedCalls(ctx, []CallKey{{"zadarma", "c1"}, {"zadarma", "c2"}, {"mango", "c3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c2 has a recording from mango, not zadarma: same call id, another call.
+	if want := map[CallKey]bool{{"zadarma", "c1"}: true}; len(got) != 1 || !got[CallKey{"zadarma", "c1"}] {
+		t.Errorf("RecordedCalls = %v, want %v", got, want)
+	}
+}
