@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -17,6 +18,9 @@ var ErrInvalid = errors.New("not a valid phone number")
 // code are read in the default region.
 type Normalizer struct {
 	region string
+
+	mu    sync.Mutex
+	cache map[string]string // input → E.164, valid numbers only
 }
 
 // NewNormalizer returns a Normalizer for a default region given as an ISO
@@ -26,12 +30,47 @@ func NewNormalizer(region string) (*Normalizer, error) {
 	if phonenumbers.GetCountryCodeForRegion(region) == 0 {
 		return nil, fmt.Errorf("default region %q: not an ISO 3166-1 alpha-2 region with a calling code", region)
 	}
-	return &Normalizer{region: region}, nil
+	return &Normalizer{region: region, cache: map[string]string{}}, nil
 }
 
 // Normalize returns s in E.164 form, or an error wrapping ErrInvalid.
 func (n *Normalizer) Normalize(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if v, ok := n.cached(s); ok {
+		return v, nil
+	}
+	v, err := n.parse(s)
+	if err == nil {
+		n.remember(s, v)
+	}
+	return v, err
+}
+
+// cacheSize bounds the memo of normalised numbers. Parsing is the largest
+// cost of a webhook (docs/performance.md); lines and returning clients
+// repeat, so most numbers are seen again.
+const cacheSize = 50_000
+
+func (n *Normalizer) cached(s string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, ok := n.cache[s]
+	return v, ok
+}
+
+// remember adds a result to the memo, starting afresh when it is full
+// (simpler than LRU and good enough for a working set far below the bound).
+func (n *Normalizer) remember(s, v string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.cache) >= cacheSize {
+		clear(n.cache)
+	}
+	n.cache[s] = v
+}
+
+// parse normalises through phonenumbers.Parse.
+func (n *Normalizer) parse(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("empty: %w", ErrInvalid)
 	}
