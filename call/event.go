@@ -9,7 +9,7 @@
 package call
 
 import (
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
