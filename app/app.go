@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/config"
+	"github.com/callpulse/callpulse/crmsync"
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/ingest/asterisk"
 	"github.com/callpulse/callpulse/live"
@@ -49,6 +50,8 @@ type App struct {
 	webhookProviders []ingest.Provider
 	asterisk         *asterisk.Source
 	norm             *phone.Normalizer
+	crm              *crmsync.Outbox
+	crmSyncers       []*crmsync.Syncer
 	scorer           *scoring.Scorer
 	recordings       *recordings.Store
 
@@ -123,6 +126,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
 	a.cleanup.add("close recordings", a.recordings.Close)
+	if a.crm, a.crmSyncers, err = a.newCRM(); err != nil {
+		return nil, fmt.Errorf("crm: %w", err)
+	}
+	if a.crm != nil {
+		a.cleanup.add("close CRM outbox", a.crm.Close)
+	}
 
 	workerCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancelWorkers = cancel

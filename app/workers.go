@@ -9,6 +9,7 @@ import (
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/backoff"
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/crmsync"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/recordings"
 	"github.com/callpulse/callpulse/scoring"
@@ -46,6 +47,13 @@ func (a *App) startWorkers(ctx context.Context) error {
 		return err
 	}
 	a.cleanup.add("close recordings cursor", recReader.Close)
+	var crmReader *spool.Reader
+	if a.crm != nil {
+		if crmReader, err = a.spool.Reader(crmsync.Consumer); err != nil {
+			return err
+		}
+		a.cleanup.add("close CRM cursor", crmReader.Close)
+	}
 
 	if a.asterisk != nil {
 		// ARI events go to the spool whether or not ClickHouse is up.
@@ -69,6 +77,19 @@ func (a *App) startWorkers(ctx context.Context) error {
 			})
 		})
 		a.workers.Go(func() error { return a.recordings.Run(ctx) })
+		if a.crm != nil {
+			// After migrations: the outbox looks recordings up in ClickHouse.
+			a.workers.Go(func() error {
+				return spool.Consume(ctx, crmReader, a.crm, spool.ConsumeOptions{
+					MaxBatch: 500, MaxAge: time.Second,
+					Logger: a.log.With("component", "crm"),
+				})
+			})
+			a.workers.Go(func() error { return a.crm.Run(ctx) })
+			for _, s := range a.crmSyncers {
+				a.workers.Go(func() error { return s.Run(ctx) })
+			}
+		}
 		return spool.Consume(ctx, reader, writer, spool.ConsumeOptions{
 			MaxBatch: a.cfg.ClickHouse.BatchRows,
 			MaxAge:   a.cfg.ClickHouse.BatchAge,

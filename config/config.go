@@ -71,6 +71,7 @@ type Config struct {
 	Analytics  AnalyticsConfig  `yaml:"analytics"`
 	Scoring    ScoringConfig    `yaml:"scoring"`
 	Report     ReportConfig     `yaml:"report"`
+	CRM        CRMConfig        `yaml:"crm"`
 
 	location *time.Location
 }
@@ -223,6 +224,7 @@ func Default() Config {
 			Schedule: "0 7 * * *", Language: "ru", WeeklyOnMonday: true,
 			SMTP: SMTPConfig{TLS: "starttls"}, location: time.UTC,
 		},
+		CRM:     defaultCRM(),
 		Targets: Targets{A: 0.80, B: 0.19, C: 0.01},
 		Metrics: MetricsConfig{
 			RefreshInterval: 30 * time.Second,

@@ -101,7 +101,7 @@ func TestGood(t *testing.T) {
 	d := Default()
 	want.Webhooks.Zadarma, want.Webhooks.Mango, want.Webhooks.Gravitel = d.Webhooks.Zadarma, d.Webhooks.Mango, d.Webhooks.Gravitel
 	want.Asterisk, want.Recordings, want.Live = d.Asterisk, d.Recordings, d.Live
-	want.Analytics, want.Scoring, want.Report = d.Analytics, d.Scoring, d.Report
+	want.Analytics, want.Scoring, want.Report, want.CRM = d.Analytics, d.Scoring, d.Report, d.CRM
 	want.Report.location = got.Report.location
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load(testdata/good.yml) =\n%+v\nwant\n%+v", *got, want)

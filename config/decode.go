@@ -126,6 +126,10 @@ func (l *loader) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		l.failAt(n.Line, path, fmt.Errorf("expected a mapping, got %s", describe(n)))
 		return
 	}
+	if len(n.Content) == 0 {
+		v.SetZero()
+		return
+	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -59,6 +59,7 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (*Confi
 	l.token(&cfg.API, "api", EnvAPIToken)
 	l.secret(&cfg.Webhooks.Generic.Token, cfg.Webhooks.Generic.TokenFile, "webhooks.generic", "token", EnvGenericToken)
 	l.providerSecrets(&cfg)
+	l.secret(&cfg.CRM.AmoCRM.Token, cfg.CRM.AmoCRM.TokenFile, "crm.amocrm", "token", EnvAmoCRMToken)
 	l.secret(&cfg.Report.SMTP.Password, cfg.Report.SMTP.PasswordFile, "report.smtp", "password", EnvSMTPPassword)
 	override(l, EnvListen, "listen", &cfg.Listen)
 	override(l, EnvDataDir, "data_dir", &cfg.DataDir)

@@ -38,6 +38,7 @@ func (l *loader) validate(c *Config) {
 	l.validateProviders(c)
 	l.validateAnalytics(c)
 	l.validateReport(c)
+	l.validateCRM(c)
 }
 
 func (l *loader) validateListen(addr string) {

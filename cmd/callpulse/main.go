@@ -27,6 +27,7 @@ Commands:
   import clients FILE.csv  upsert clients (phone,name,category,need,budget,urgency,source,manager)
   simulate                 push realistic simulated calls to a running daemon
   report                   send (or --dry-run: write) the e-mail report of a day
+  deadletter list|retry ID list CRM requests that failed permanently, or requeue them (daemon stopped)
   version                  print the version
 
 Every command takes --config FILE (default $CALLPULSE_CONFIG; without a file,
@@ -44,6 +45,7 @@ func main() {
 		"import":       runImport,
 		"simulate":     runSimulate,
 		"report":       runReport,
+		"deadletter":   runDeadletter,
 		"version": func(context.Context, []string) error {
 			fmt.Println("callpulse", version)
 			return nil

@@ -1,0 +1,203 @@
+package bitrix24
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/crmsync"
+)
+
+// isoLayout is ISO-8601 with an explicit numeric offset, never "Z" (§6.2).
+const isoLayout = "2006-01-02T15:04:05-07:00"
+
+// Call types of telephony.externalCall.register (§6.2).
+const (
+	typeOutbound = 1
+	typeInbound  = 2
+)
+
+// statusCodes maps a call outcome to the STATUS_CODE of
+// telephony.externalCall.finish (§6.3). StatusNone sends nothing: Bitrix24
+// then derives 200/304 from DURATION.
+var statusCodes = map[call.Status]string{
+	call.StatusAnswered:  "200",
+	call.StatusMissed:    "304",
+	call.StatusCancelled: "603-S",
+	call.StatusBusy:      "486",
+	call.StatusFailed:    "OTHER",
+}
+
+// registerResult is the part of the register answer the client reads.
+type registerResult struct {
+	CallID string `json:"CALL_ID"`
+}
+
+// PushCall registers and finishes the call in Bitrix24
+// (telephony.externalCall.register with EXTERNAL_CALL_ID = c.Key, then
+// .finish) and returns Ref{ID: CALL_ID}.
+//
+// It is idempotent within Bitrix24's 30-minute window: a retried register
+// with the same EXTERNAL_CALL_ID returns the same CALL_ID. When register
+// succeeded and finish failed, a retry in the same process finishes the
+// remembered CALL_ID without registering again, and treats "Call is not
+// found" as "already finished" (the earlier finish went through but its
+// answer was lost). Nothing is remembered across restarts.
+func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Ref, error) {
+	user, err := c.userID(r.CRMUserID)
+	if err != nil {
+		return crmsync.Ref{}, err
+	}
+	reg, err := c.registerParams(r, user)
+	if err != nil {
+		return crmsync.Ref{}, err
+	}
+	callID, retried := c.pending.get(r.Key)
+	if !retried {
+		raw, err := c.Call(ctx, "telephony.externalCall.register", reg)
+		if err != nil {
+			return crmsync.Ref{}, fmt.Errorf("push call: %w", err)
+		}
+		var res registerResult
+		if err := json.Unmarshal(raw, &res); err != nil || res.CallID == "" {
+			return crmsync.Ref{}, malformed("telephony.externalCall.register", errors.New("no CALL_ID"))
+		}
+		callID = res.CallID
+		c.pending.put(r.Key, callID)
+	}
+	fin := map[string]any{
+		"CALL_ID":     callID,
+		"USER_ID":     user,
+		"DURATION":    r.TalkSeconds,
+		"ADD_TO_CHAT": boolInt(c.opts.AddToChat),
+	}
+	if code, ok := statusCodes[r.Status]; ok {
+		fin["STATUS_CODE"] = code
+	}
+	if _, err := c.Call(ctx, "telephony.externalCall.finish", fin); err != nil {
+		if !(retried && isCallNotFound(err)) {
+			return crmsync.Ref{}, fmt.Errorf("push call: %w", err)
+		}
+		c.log.Debug("bitrix24: call already finished", "crm", c.opts.Name, "key", r.Key)
+	}
+	c.pending.remove(r.Key)
+	return crmsync.Ref{ID: callID}, nil
+}
+
+func (c *Client) registerParams(r crmsync.CallRecord, user int64) (map[string]any, error) {
+	var typ int
+	switch r.Direction {
+	case call.DirectionInbound:
+		typ = typeInbound
+	case call.DirectionOutbound:
+		typ = typeOutbound
+	default:
+		return nil, invalid("push call", "direction %s: want inbound or outbound", r.Direction)
+	}
+	switch {
+	case r.Key == "":
+		return nil, invalid("push call", "empty key")
+	case r.ClientPhone == "":
+		return nil, invalid("push call", "no client phone")
+	}
+	p := map[string]any{
+		"USER_ID":          user,
+		"PHONE_NUMBER":     bitrixPhone(r.ClientPhone),
+		"TYPE":             typ,
+		"CRM_CREATE":       boolInt(c.opts.CreateUnknown),
+		"SHOW":             0, // the call is over: no call card
+		"ADD_TO_CHAT":      boolInt(c.opts.AddToChat),
+		"EXTERNAL_CALL_ID": r.Key,
+	}
+	if !r.StartedAt.IsZero() {
+		p["CALL_START_DATE"] = r.StartedAt.In(c.opts.Location).Format(isoLayout)
+	}
+	if c.opts.CreateUnknown && c.opts.CRMSource != "" {
+		p["CRM_SOURCE"] = c.opts.CRMSource
+	}
+	if r.LinePhone != "" {
+		p["LINE_NUMBER"] = bitrixPhone(r.LinePhone)
+	}
+	return p, nil
+}
+
+// AttachRecording attaches the recording at c.RecordingURL to the call
+// (telephony.externalCall.attachRecord with RECORD_URL; Bitrix24 downloads
+// it). Before finish is processed Bitrix24 answers "not finished yet",
+// which is classified retryable. Attaching again replaces the recording.
+func (c *Client) AttachRecording(ctx context.Context, ref crmsync.Ref, r crmsync.CallRecord) error {
+	switch {
+	case ref.ID == "":
+		return invalid("attach recording", "empty CALL_ID")
+	case r.RecordingURL == "":
+		return invalid("attach recording", "no recording URL")
+	}
+	_, err := c.Call(ctx, "telephony.externalCall.attachRecord", map[string]any{
+		"CALL_ID":    ref.ID,
+		"FILENAME":   recordingFilename(r.Key, r.RecordingURL),
+		"RECORD_URL": r.RecordingURL,
+	})
+	if err != nil {
+		return fmt.Errorf("attach recording: %w", err)
+	}
+	return nil
+}
+
+// recordingFilename is the call key made file-name safe with the URL's
+// extension when it is .wav, else .mp3 (the only two Bitrix24 accepts).
+func recordingFilename(key, rawURL string) string {
+	ext := ".mp3"
+	u := rawURL
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if strings.EqualFold(path.Ext(u), ".wav") {
+		ext = ".wav"
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, key)
+	if name == "" {
+		name = "call"
+	}
+	return name + ext
+}
+
+// userID is the numeric Bitrix24 user for a CRMUserID, or DefaultUserID.
+func (c *Client) userID(s string) (int64, error) {
+	if s == "" {
+		s = c.opts.DefaultUserID
+	}
+	if s == "" {
+		return 0, invalid("bitrix24", "no CRM user: map the manager or set a default user id")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || !isDigits(s) || n <= 0 {
+		return 0, invalid("bitrix24", "CRM user id %q: want a positive number", s)
+	}
+	return n, nil
+}
+
+// bitrixPhone writes an E.164 number as the digits Bitrix24's examples use
+// ("79161234567", §6.2).
+func bitrixPhone(e164 string) string { return strings.TrimPrefix(e164, "+") }
+
+func isCallNotFound(err error) bool {
+	var ce *crmsync.Error
+	return errors.As(err, &ce) && ce.Reason == codeCore &&
+		strings.Contains(strings.ToLower(ce.Err.Error()), "call is not found")
+}
+
+// invalid is a permanent error about the request itself; format must not
+// carry phone numbers.
+func invalid(op, format string, args ...any) error {
+	return &crmsync.Error{Reason: "invalid request", Err: fmt.Errorf("bitrix24 "+op+": "+format, args...)}
+}

@@ -1,0 +1,294 @@
+package crmsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/callpulse/callpulse/backoff"
+	"github.com/callpulse/callpulse/call"
+)
+
+// errStoreFailed wraps outbox database failures, which stop Run.
+var errStoreFailed = errors.New("CRM outbox store failed")
+
+// Run pushes due jobs to every target until ctx is done; it then cancels
+// the requests in progress (their jobs stay as they were, to be repeated
+// after a restart), waits for them and returns nil. Each target has its own
+// token bucket and at most Target.Workers requests in flight. An attempt
+// ends in one of:
+//
+//   - done: the job is deleted; a pushed call may add a task job (missed
+//     inbound call) and a recording poll (answered call pushed without a
+//     recording), in the same transaction.
+//   - retry: a retryable *Error (429, 5xx, timeout, network): the job is
+//     rescheduled with jittered capped backoff, or the server's RetryAfter
+//     if longer; after Options.GiveUpAfter it is dead-lettered (gave_up).
+//   - dead: a permanent *Error (other 4xx): the job moves to the dead
+//     letters with its status and reason, until Retry.
+//   - poll: a recording not in the catalog yet is looked up again after
+//     Options.RecordingPoll, until Options.RecordingWait after the push.
+//
+// Run returns an error only if the outbox database fails. It must not be
+// called again before it has returned.
+func (o *Outbox) Run(ctx context.Context) error {
+	if !o.running.CompareAndSwap(false, true) {
+		return errors.New("crmsync: Run is already running")
+	}
+	defer o.running.Store(false)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, t := range o.targets {
+		wg.Go(func() {
+			if err := o.runTarget(ctx, t); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && errors.Is(err, errStoreFailed) {
+		return err
+	}
+	return nil
+}
+
+func (o *Outbox) runTarget(ctx context.Context, t *target) error {
+	type result struct {
+		id  string
+		err error
+	}
+	busy := make(map[string]bool, t.workers)
+	done := make(chan result, t.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for {
+		jobs, next, err := o.store.due(t.name, o.opts.Now(), t.workers-len(busy), busy)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errStoreFailed, err)
+		}
+		for _, j := range jobs {
+			busy[j.id] = true
+			wg.Go(func() { done <- result{j.id, o.attempt(wctx, t, j)} })
+		}
+		var timer <-chan time.Time
+		if !next.IsZero() && len(busy) < t.workers {
+			timer = o.opts.After(next.Sub(o.opts.Now()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-done:
+			delete(busy, r.id)
+			if r.err != nil {
+				return fmt.Errorf("%w: %w", errStoreFailed, r.err)
+			}
+		case <-t.wake:
+		case <-timer:
+		}
+	}
+}
+
+// attempt makes one attempt at j and records its outcome. It returns an
+// error only if the outbox database fails.
+func (o *Outbox) attempt(ctx context.Context, t *target, j job) error {
+	log := o.log.With(slog.String("crm", t.name), slog.String("kind", j.Kind), slog.String("call", j.Call))
+	var err error
+	var settle func(tx *bolt.Tx) error
+	switch j.Kind {
+	case KindCall:
+		settle, err = o.pushCall(ctx, t, j)
+	case KindTask:
+		err = o.request(ctx, t, func(ctx context.Context) error { return t.pusher.CreateTask(ctx, *j.Task) })
+	case KindRecording:
+		var poll bool
+		poll, err = o.attachRecording(ctx, t, &j)
+		if err == nil && poll {
+			return o.finish(j, nil, o.reschedulePoll(log, j))
+		}
+	default:
+		err = &Error{Reason: "unknown job kind " + j.Kind}
+	}
+	if ctx.Err() != nil {
+		return nil // shutting down: the job stays as it was
+	}
+	if err == nil {
+		o.metrics.pushed.WithLabelValues(t.name, j.Kind).Inc()
+		log.Debug("CRM request done", "attempts", j.Attempts+1)
+		return o.finish(j, nil, func(tx *bolt.Tx) error {
+			if err := deleteJob(tx, j.id); err != nil {
+				return err
+			}
+			if settle != nil {
+				return settle(tx)
+			}
+			return nil
+		})
+	}
+	j.Attempts++
+	ce := Classify(err)
+	now := o.opts.Now()
+	if ce.Retryable && now.Before(j.Due.Add(o.opts.GiveUpAfter)) {
+		j.NextAt = now.Add(o.retryDelay(j.Attempts, ce.RetryAfter))
+		j.LastError = ce.Error()
+		o.metrics.retries.WithLabelValues(t.name, j.Kind).Inc()
+		log.Warn("CRM request will be retried", "attempts", j.Attempts, "next_at", j.NextAt, "err", ce)
+		return o.finish(j, err, func(tx *bolt.Tx) error {
+			if err := deleteJob(tx, j.id); err != nil {
+				return err
+			}
+			return putJob(tx, j)
+		})
+	}
+	reason := ce.Reason
+	if ce.Retryable {
+		reason = "gave_up: " + reason
+	}
+	d := DeadLetter{
+		ID: j.id, CRM: j.CRM, Kind: j.Kind, Call: j.Call, Status: ce.Status, Reason: reason,
+		Error: ce.Error(), Attempts: j.Attempts, Due: j.Due, DiedAt: now, Job: j,
+	}
+	log.Warn("CRM request failed permanently; dead-lettered", "status", ce.Status, "reason", reason)
+	return o.finish(j, err, func(tx *bolt.Tx) error { return buryJob(tx, d) })
+}
+
+// finish applies an outcome in one transaction, refreshes the gauges and
+// tells the test hook.
+func (o *Outbox) finish(j job, attemptErr error, fn func(tx *bolt.Tx) error) error {
+	if err := o.store.update("settle CRM job", fn); err != nil {
+		return err
+	}
+	o.refreshGauges()
+	if o.onAttempt != nil {
+		o.onAttempt(j, attemptErr)
+	}
+	return nil
+}
+
+// request takes a token, then runs fn bounded by Options.Timeout and
+// observes its duration.
+func (o *Outbox) request(ctx context.Context, t *target, fn func(ctx context.Context) error) error {
+	if err := o.take(ctx, t); err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	err := fn(rctx)
+	o.metrics.duration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Retryable: true, Reason: "timeout", Err: err}
+	}
+	return err
+}
+
+// pushCall folds the call, pushes it and returns the follow-up jobs to add
+// when the push is settled.
+func (o *Outbox) pushCall(ctx context.Context, t *target, j job) (func(tx *bolt.Tx) error, error) {
+	var st callState
+	err := o.store.db.View(func(tx *bolt.Tx) error {
+		var found bool
+		var err error
+		st, found, err = getCall(tx, j.Call)
+		if err == nil && !found {
+			err = fmt.Errorf("call state of job %s missing", j.id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, &Error{Reason: "outbox", Err: err}
+	}
+	c := call.Fold(st.Events)
+	rec := o.record(t, j.Call, c)
+	_, found, err := o.opts.Catalog.Recording(ctx, c.Provider, c.CallID)
+	if err != nil {
+		return nil, &Error{Retryable: true, Reason: "recording catalog", Err: err}
+	}
+	if found {
+		rec.RecordingURL = o.opts.RecordingURL(c.Provider, c.CallID)
+	}
+	var ref Ref
+	err = o.request(ctx, t, func(ctx context.Context) error {
+		var err error
+		ref, err = t.pusher.PushCall(ctx, rec)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := o.opts.Now()
+	return func(tx *bolt.Tx) error {
+		if task, ok := o.missedTask(rec, c, st.FinalAt); ok {
+			tj := job{id: jobID(t.name, KindTask, j.Call), CRM: t.name, Kind: KindTask, Call: j.Call,
+				Due: now, NextAt: now, Task: &task}
+			if _, err := addJob(tx, tj); err != nil {
+				return err
+			}
+		}
+		if rec.RecordingURL == "" && c.Status == call.StatusAnswered {
+			r := rec
+			rj := job{id: jobID(t.name, KindRecording, j.Call), CRM: t.name, Kind: KindRecording, Call: j.Call,
+				Due: now, NextAt: now.Add(o.opts.RecordingPoll), Ref: ref, Record: &r, Until: now.Add(o.opts.RecordingWait)}
+			if _, err := addJob(tx, rj); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// attachRecording looks the recording up and attaches it if it exists;
+// poll reports that it does not exist yet.
+func (o *Outbox) attachRecording(ctx context.Context, t *target, j *job) (poll bool, err error) {
+	provider, callID, _ := strings.Cut(j.Call, ":")
+	_, found, err := o.opts.Catalog.Recording(ctx, provider, callID)
+	if err != nil {
+		return false, &Error{Retryable: true, Reason: "recording catalog", Err: err}
+	}
+	if !found {
+		return true, nil
+	}
+	rec := *j.Record
+	rec.RecordingURL = o.opts.RecordingURL(provider, callID)
+	return false, o.request(ctx, t, func(ctx context.Context) error { return t.pusher.AttachRecording(ctx, j.Ref, rec) })
+}
+
+// reschedulePoll moves a recording poll to its next look-up, or drops it
+// once Until has passed.
+func (o *Outbox) reschedulePoll(log *slog.Logger, j job) func(tx *bolt.Tx) error {
+	now := o.opts.Now()
+	if !now.Before(j.Until) {
+		o.metrics.gaveUp.WithLabelValues(j.CRM).Inc()
+		log.Info("no recording appeared; call stays on the CRM card without one")
+		return func(tx *bolt.Tx) error { return deleteJob(tx, j.id) }
+	}
+	old := j
+	j.NextAt = now.Add(o.opts.RecordingPoll)
+	if j.NextAt.After(j.Until) {
+		j.NextAt = j.Until // one last look at the deadline
+	}
+	return func(tx *bolt.Tx) error {
+		if err := deleteJob(tx, old.id); err != nil {
+			return err
+		}
+		return putJob(tx, j)
+	}
+}
+
+// retryDelay is the backoff after the given number of failed attempts.
+func (o *Outbox) retryDelay(attempts int, retryAfter time.Duration) time.Duration {
+	b := backoff.New(o.opts.Retry)
+	var d time.Duration
+	for range min(attempts, 64) {
+		d = b.Next(retryAfter)
+	}
+	return d
+}
