@@ -9,8 +9,8 @@
 package call
 
 import (
-	json "github.com/goccy/go-json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"hash/fnv"
 	"strconv"
 	"time"
