@@ -10,6 +10,7 @@ package call
 
 import (
 	"fmt"
+
 	json "github.com/goccy/go-json"
 	"hash/fnv"
 	"strconv"
