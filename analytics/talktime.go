@@ -1,9 +1,14 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/client"
 )
@@ -18,73 +23,212 @@ type TalkRow struct {
 	Calls     uint64
 }
 
-// talkTimeSQL sums talk seconds of answered calls per day, manager and the
-// client's category at the start of the call: the latest category history
-// row at or before started_at, or, before the first row, the first known
-// category; without history, unknown. The day is the call's start day in
-// the configured time zone.
-const talkTimeSQL = `
-SELECT day, manager, category, toUInt64(sum(talk)) AS seconds, toUInt64(count()) AS calls
-FROM
-(
-    SELECT
-        toDate(any(started_at), ?) AS day,
-        any(manager) AS manager,
-        any(talk_seconds) AS talk,
-        multiIf(
-            countIf(h_phone != '' AND h_valid_from <= started_at) > 0,
-                argMaxIf(h_category, h_valid_from, h_phone != '' AND h_valid_from <= started_at),
-            countIf(h_phone != '') > 0,
-                argMinIf(h_category, h_valid_from, h_phone != ''),
-            'unknown') AS category
-    FROM
-    (
-        SELECT provider, call_id, manager, talk_seconds, started_at, client_phone
-        FROM calls
-        WHERE status = 'answered' AND started_at >= ? AND started_at < ? %s
-    )
-    ALL LEFT JOIN
-    (
-        SELECT phone AS client_phone, phone AS h_phone, toString(category) AS h_category, valid_from AS h_valid_from
-        FROM client_categories
-        WHERE category != 'unknown'
-    ) USING client_phone
-    GROUP BY provider, call_id
-)
-GROUP BY day, manager, category
-ORDER BY day, manager, category`
-
 // TalkTime returns talk time per day, extension and category for the
 // period. If extensions is not empty, only those managers are counted.
+//
+// The definition: the talk seconds (the calls view's talk_seconds) of the
+// answered calls that started in the period, by the day of their start in
+// the store's zone, their manager, and the client's category at the
+// start: the latest grade-history row at or before it, or, before the
+// first row, the first known category; unknown without history.
+//
+// It reads the newest talk-time snapshot TalkRollup published and adds
+// what changed since its cutoff, folded here from calls_agg, so the result
+// is exact whether the refresher is running, lagging or stopped; without
+// any snapshot (or for a zone whose days do not start on a quarter hour)
+// it folds every call from calls_agg instead.
 func (s *Store) TalkTime(ctx context.Context, p Period, extensions []string) ([]TalkRow, error) {
 	start, end := p.bounds()
-	args := []any{s.loc.String(), start, end}
-	filter := ""
-	if len(extensions) > 0 {
-		filter = "AND has(?, manager)"
-		args = append(args, extensions)
+	if !quarterHourDays(p) {
+		return s.talkTimeFull(ctx, start, end, extensions)
 	}
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(talkTimeSQL, filter), args...)
+	markers, err := loadRefreshes(ctx, s.conn)
 	if err != nil {
-		return nil, fmt.Errorf("query talk time: %w", err)
+		return nil, err
+	}
+	head, chain, ok := pickHead(markers)
+	if !ok {
+		return s.talkTimeFull(ctx, start, end, extensions)
+	}
+	tz := s.loc.String()
+	q, filter := rollupQuarterHoursSQL, ""
+	if chain.hasDays(tz) {
+		q = rollupDaysSQL
+	}
+	args := []any{
+		clickhouse.Named("tz", tz), clickhouse.Named("epoch", head.epoch), clickhouse.Named("chain", chain.ids()),
+		clickhouse.Named("start", start), clickhouse.Named("end", end),
+		clickhouse.Named("first", utcDate(p.From)), clickhouse.Named("last", utcDate(p.To)),
+	}
+	if len(extensions) > 0 {
+		filter = "AND has(@ext, manager)"
+		args = append(args, clickhouse.Named("ext", extensions))
+	}
+	// The snapshot and the changes since it are independent reads: run
+	// them side by side.
+	sums := talkSums{}
+	var deltas []talkDelta
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.scanTalk(gctx, "talk-time snapshot", fmt.Sprintf(q, filter), args, true,
+			func(day time.Time, manager, cat string, seconds, calls int64) {
+				sums.add("", day, manager, client.Category(cat), seconds, calls)
+			})
+	})
+	g.Go(func() (err error) {
+		deltas, err = talkChanges(gctx, s.conn, head.cutoff, time.Time{}, tz)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, d := range deltas {
+		if d.bucket.Before(start) || !d.bucket.Before(end) || (len(extensions) > 0 && !slices.Contains(extensions, d.manager)) {
+			continue
+		}
+		sums.add("", d.day, d.manager, d.category, d.seconds, d.calls)
+	}
+	return sums.rows(s.loc)
+}
+
+// utcDate is the date of a day in its zone as a time at 00:00 UTC, the
+// form of the rollup's day rows.
+func utcDate(d time.Time) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// TalkTimeRaw is TalkTime computed the straightforward way, folding every
+// stored event through the calls view. It is the reference the
+// pre-aggregated path is tested against and the baseline of `make bench`;
+// it is slow on large data (a full scan and fold of call_events).
+func (s *Store) TalkTimeRaw(ctx context.Context, p Period, extensions []string) ([]TalkRow, error) {
+	start, end := p.bounds()
+	filter := ""
+	args := []any{clickhouse.Named("tz", s.loc.String()), clickhouse.Named("start", start), clickhouse.Named("end", end)}
+	if len(extensions) > 0 {
+		filter = "AND has(@ext, manager)"
+		args = append(args, clickhouse.Named("ext", extensions))
+	}
+	return s.talkRows(ctx, "talk time (raw)", fmt.Sprintf(talkTimeRawSQL, filter), args)
+}
+
+// talkTimeFull is talk time folded from the whole of calls_agg.
+func (s *Store) talkTimeFull(ctx context.Context, start, end time.Time, extensions []string) ([]TalkRow, error) {
+	filter := ""
+	args := []any{clickhouse.Named("tz", s.loc.String()), clickhouse.Named("start", start), clickhouse.Named("end", end)}
+	if len(extensions) > 0 {
+		filter = "AND has(@ext, manager)"
+		args = append(args, clickhouse.Named("ext", extensions))
+	}
+	q := fmt.Sprintf(talkTimeFullSQL, "", "AND f_started >= @start AND f_started < @end", "", filter)
+	return s.talkRows(ctx, "talk time", q, args)
+}
+
+// talkRows runs a query returning (day, manager, category, seconds,
+// calls) with unsigned sums.
+func (s *Store) talkRows(ctx context.Context, what, q string, args []any) ([]TalkRow, error) {
+	var out []TalkRow
+	err := s.scanTalk(ctx, what, q, args, false, func(day time.Time, manager, cat string, seconds, calls int64) {
+		out = append(out, TalkRow{Day: dayIn(day, s.loc), Extension: manager, Category: client.Category(cat),
+			Seconds: uint64(seconds), Calls: uint64(calls)})
+	})
+	return out, err
+}
+
+// scanTalk runs q and passes each (day, manager, category, seconds,
+// calls) row to f; the sums are Int64 if signed, else UInt64.
+func (s *Store) scanTalk(ctx context.Context, what, q string, args []any, signed bool,
+	f func(day time.Time, manager, cat string, seconds, calls int64)) error {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []TalkRow
 	for rows.Next() {
-		var r TalkRow
-		var cat string
-		if err := rows.Scan(&r.Day, &r.Extension, &cat, &r.Seconds, &r.Calls); err != nil {
-			return nil, fmt.Errorf("scan talk time: %w", err)
+		var day time.Time
+		var manager, cat string
+		var seconds, calls int64
+		if signed {
+			err = rows.Scan(&day, &manager, &cat, &seconds, &calls)
+		} else {
+			var us, uc uint64
+			err = rows.Scan(&day, &manager, &cat, &us, &uc)
+			seconds, calls = int64(us), int64(uc)
 		}
-		r.Category = client.Category(cat)
-		y, m, d := r.Day.Date()
-		r.Day = time.Date(y, m, d, 0, 0, 0, 0, s.loc)
-		out = append(out, r)
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", what, err)
+		}
+		f(day, manager, cat, seconds, calls)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read talk time: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
+	return nil
+}
+
+// talkKey is a grain ("" for quarter hours, else a zone's days), a day or
+// quarter hour (Unix seconds), a manager and a category.
+type talkKey struct {
+	zone     string
+	at       int64
+	manager  string
+	category client.Category
+}
+
+// talkSum is signed talk seconds and calls.
+type talkSum struct{ seconds, calls int64 }
+
+// talkSums adds up signed talk time.
+type talkSums map[talkKey]talkSum
+
+func (m talkSums) add(zone string, at time.Time, manager string, cat client.Category, seconds, calls int64) {
+	k := talkKey{zone: zone, at: at.Unix(), manager: manager, category: cat}
+	s := m[k]
+	s.seconds += seconds
+	s.calls += calls
+	m[k] = s
+}
+
+// rows returns the days with calls, sorted by day, manager and category
+// (as text), with days as midnights in loc. A negative sum means the
+// snapshot and the changes disagree, which is a bug: it is an error
+// rather than a wrong number.
+func (m talkSums) rows(loc *time.Location) ([]TalkRow, error) {
+	var out []TalkRow
+	for k, s := range m {
+		if s.calls < 0 || s.seconds < 0 || (s.calls == 0 && s.seconds != 0) {
+			return nil, fmt.Errorf("talk time of %s %s %s: %d s in %d calls: rollup and changes disagree",
+				time.Unix(k.at, 0).UTC().Format(time.DateOnly), k.manager, k.category, s.seconds, s.calls)
+		}
+		if s.calls == 0 {
+			continue
+		}
+		out = append(out, TalkRow{Day: dayIn(time.Unix(k.at, 0).UTC(), loc), Extension: k.manager, Category: k.category,
+			Seconds: uint64(s.seconds), Calls: uint64(s.calls)})
+	}
+	slices.SortFunc(out, func(a, b TalkRow) int {
+		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.Extension, b.Extension), cmp.Compare(a.Category, b.Category))
+	})
 	return out, nil
+}
+
+// dayIn turns a ClickHouse Date (midnight UTC) into midnight in loc.
+func dayIn(d time.Time, loc *time.Location) time.Time {
+	y, mo, dd := d.Date()
+	return time.Date(y, mo, dd, 0, 0, 0, 0, loc)
+}
+
+// quarterHourDays reports whether every calendar day of the period starts
+// on a quarter hour, so that days are unions of rollup buckets (true for
+// every zone in use today).
+func quarterHourDays(p Period) bool {
+	for d := p.From; !d.After(p.To); d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, d.Location()) {
+		if d.Unix()%bucketSeconds != 0 {
+			return false
+		}
+	}
+	_, end := p.bounds()
+	return end.Unix()%bucketSeconds == 0
 }
 
 // StatusCount is the number of calls with one status.

@@ -113,6 +113,9 @@ func run(ctx context.Context, f flags) (err error) {
 		fmt.Println()
 		check(fmt.Sprintf("ClickHouse writer >= %.1fx raw insert", targetRatio), wRate >= targetRatio*rRate, fmt.Sprintf("%.2fx", wRate/rRate))
 	}
+	if err := benchQueries(ctx, f.chAddr, check); err != nil {
+		return fmt.Errorf("analytics queries bench: %w", err)
+	}
 	fmt.Println("\n== Targets ==")
 	for _, v := range verdicts {
 		fmt.Println(v)

@@ -1,0 +1,109 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// How long data that no snapshot needs is kept.
+const (
+	// supersededGrace is how long an epoch is kept after a newer root was
+	// done: longer than any refresh that may still extend it (deltaTimeout)
+	// and any query that may still read it.
+	supersededGrace = 15 * time.Minute
+	// orphanGrace is how long an epoch without a done root (a crashed
+	// rebuild, or one still running) is kept: longer than rebuildTimeout.
+	orphanGrace = 2 * time.Hour
+	// touchDays is how many days of calls_agg's arrival-ordered rows
+	// (kind 1) are kept before the day of the newest snapshot's cutoff:
+	// queries and refreshes read them from that cutoff on.
+	touchDays = 2
+)
+
+// dropStale drops what the newest snapshot no longer needs: epochs older
+// than its own that were superseded by a root done supersededGrace ago,
+// epochs without a done root (a rebuild that crashed) older than
+// orphanGrace, and days of arrival-ordered calls_agg rows before its
+// cutoff. Markers go before rows, so a chain is never followed into
+// dropped rows.
+func (r *TalkRollup) dropStale(ctx context.Context) error {
+	markers, err := loadRefreshes(ctx, r.conn)
+	if err != nil {
+		return err
+	}
+	head, _, ok := pickHead(markers)
+	if !ok {
+		return nil
+	}
+	now, err := serverNow(ctx, r.conn)
+	if err != nil {
+		return err
+	}
+	var headRootDone time.Time
+	roots := map[uint64]bool{}
+	for _, m := range markers {
+		if m.root() {
+			roots[m.id] = true
+			if m.id == head.epoch {
+				headRootDone = m.doneAt
+			}
+		}
+	}
+	parts, err := r.partitions(ctx)
+	if err != nil {
+		return err
+	}
+	oldestTouchDay := head.cutoff.AddDate(0, 0, -touchDays).Format("20060102")
+	for _, p := range parts {
+		drop := false
+		switch p.table {
+		case "talk_refreshes", "talk_rollup":
+			epoch, err := strconv.ParseUint(p.partition, 10, 64)
+			if err != nil || epoch >= head.epoch {
+				continue
+			}
+			drop = (roots[epoch] && now.Sub(headRootDone) >= supersededGrace) ||
+				(!roots[epoch] && now.Sub(idTime(epoch)) >= orphanGrace)
+		case "calls_agg":
+			day, isTouch := strings.CutPrefix(p.partition, "(1,")
+			day = strings.TrimSuffix(day, ")")
+			drop = isTouch && len(day) == len(oldestTouchDay) && day < oldestTouchDay
+		}
+		if !drop {
+			continue
+		}
+		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", p.table, p.partition)); err != nil {
+			return fmt.Errorf("drop partition %s of %s: %w", p.partition, p.table, err)
+		}
+		r.log.Debug("dropped talk-time rollup data no snapshot needs", "table", p.table, "partition", p.partition)
+	}
+	return nil
+}
+
+type partition struct{ table, partition string }
+
+// partitions lists the partitions of the rollup's tables, markers first.
+func (r *TalkRollup) partitions(ctx context.Context) ([]partition, error) {
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT table, partition FROM system.parts
+		WHERE database = currentDatabase() AND table IN ('talk_refreshes', 'talk_rollup', 'calls_agg') AND active
+		ORDER BY table = 'talk_refreshes' DESC, table, partition`)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions of the talk-time rollup: %w", err)
+	}
+	defer rows.Close()
+	var out []partition
+	for rows.Next() {
+		var p partition
+		if err := rows.Scan(&p.table, &p.partition); err != nil {
+			return nil, fmt.Errorf("scan partition: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list partitions of the talk-time rollup: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,353 @@
+package analytics_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callpulse/callpulse/analytics"
+	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/spool"
+	"github.com/callpulse/callpulse/warehouse"
+)
+
+// The calls of the random streams start within these days, which hold a
+// change of daylight-saving time in Europe (2026-10-25).
+var (
+	streamStart = time.Date(2026, 10, 23, 0, 0, 0, 0, time.UTC)
+	streamDays  = 4
+	streamZones = []string{"Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "UTC"}
+	phonePool   = []string{"+79160000001", "+79160000002", "+79160000003", "+79160000004", "+79160000005", ""}
+	extPool     = []string{"101", "102", "103", "104"}
+)
+
+// streamCall is the true events of one call, partial as PBXs send them.
+func streamCall(rng *rand.Rand, provider, id string) []call.Event {
+	t0 := streamStart.Add(time.Duration(rng.IntN(streamDays*24*60)) * time.Minute).Add(time.Duration(rng.IntN(60)) * time.Second)
+	answered := rng.IntN(3) > 0
+	ring := time.Duration(3+rng.IntN(30)) * time.Second
+	talk := time.Duration(rng.IntN(900)) * time.Second
+	phone := phonePool[rng.IntN(len(phonePool))]
+	n := 1 + rng.IntN(4)
+	var out []call.Event
+	for k := range n {
+		e := call.Event{Provider: provider, CallID: id, EventKey: fmt.Sprintf("e%d", k), ReceivedAt: t0}
+		if k == 0 || rng.IntN(3) == 0 {
+			e.StartedAt = t0
+			if k > 0 && rng.IntN(3) == 0 {
+				e.StartedAt = t0.Add(time.Duration(rng.IntN(7200)) * time.Second) // a later leg
+			}
+		}
+		if rng.IntN(2) == 0 {
+			e.Direction = call.Direction(1 + rng.IntN(2))
+		}
+		if rng.IntN(4) > 0 {
+			e.ClientPhone = phone
+		} else if rng.IntN(4) == 0 {
+			e.ClientPhone = phonePool[rng.IntN(len(phonePool))]
+		}
+		if rng.IntN(3) > 0 {
+			e.Manager, e.ManagerRank = extPool[rng.IntN(len(extPool))], uint8(rng.IntN(3))
+		}
+		switch rng.IntN(4) {
+		case 0:
+			if answered {
+				e.AnsweredAt = t0.Add(ring + time.Duration(rng.IntN(3))*time.Second)
+			}
+		case 1:
+			e.EndedAt = t0.Add(ring + talk - time.Duration(rng.IntN(60))*time.Second)
+			if answered {
+				e.Status = call.StatusAnswered
+			} else {
+				e.Status = call.Status(1 + rng.IntN(4))
+			}
+		case 2:
+			if answered && rng.IntN(2) == 0 {
+				e.TalkSeconds = uint32(talk / time.Second)
+			}
+			e.Status = call.Status(rng.IntN(6))
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// gradeRow is a client_categories row.
+type gradeRow struct {
+	phone, category       string
+	validFrom, recordedAt time.Time
+}
+
+func randomGrades(rng *rand.Rand, n int) []gradeRow {
+	var out []gradeRow
+	for range n {
+		vf := streamStart.Add(time.Duration(rng.IntN((streamDays+2)*24)-24) * time.Hour)
+		out = append(out, gradeRow{
+			phone:      phonePool[rng.IntN(len(phonePool)-1)],
+			category:   []string{"A", "B", "C", "unknown"}[rng.IntN(4)],
+			validFrom:  vf,
+			recordedAt: vf.Add(time.Duration(1+rng.IntN(100000)) * time.Second),
+		})
+	}
+	return out
+}
+
+type streamDB struct {
+	t      *testing.T
+	db     *warehouse.DB
+	writer *warehouse.EventWriter
+	seq    uint64
+	checks int
+}
+
+func newStreamDB(t *testing.T) *streamDB {
+	t.Helper()
+	db, err := warehouse.Open(chtest.NewDatabase(t), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &streamDB{t: t, db: db, writer: warehouse.NewEventWriter(db, nil, warehouse.NewMetrics(nil), nil)}
+}
+
+func (s *streamDB) write(events []call.Event) {
+	s.t.Helper()
+	var recs []spool.Record
+	for _, e := range events {
+		b, err := e.Marshal()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.seq++
+		recs = append(recs, spool.Record{Seq: s.seq, Data: b})
+	}
+	if err := s.writer.Write(context.Background(), recs); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *streamDB) grade(rows []gradeRow) {
+	s.t.Helper()
+	ctx := context.Background()
+	b, err := s.db.Conn().PrepareBatch(ctx, "INSERT INTO client_categories (phone, category, valid_from, origin, recorded_at)")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := b.Append(r.phone, r.category, r.validFrom, "test", r.recordedAt); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// checkAgainstRaw compares TalkTime with TalkTimeRaw for the whole stream,
+// with and without a manager filter, in two of the zones, and at every
+// other check day by day in one of them (other zones at each check).
+func (s *streamDB) checkAgainstRaw(stage string) {
+	s.t.Helper()
+	ctx := context.Background()
+	s.checks++
+	for i, zone := range streamZones {
+		if i != s.checks%len(streamZones) && i != (s.checks+2)%len(streamZones) {
+			continue
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		store := analytics.NewStore(s.db.Conn(), loc)
+		from := time.Date(2026, 10, 22, 0, 0, 0, 0, loc)
+		periods := []analytics.Period{{From: from, To: from.AddDate(0, 0, streamDays+1)}}
+		if i == s.checks%len(streamZones) && s.checks%2 == 0 {
+			for d := range streamDays + 2 {
+				day := from.AddDate(0, 0, d)
+				periods = append(periods, analytics.Period{From: day, To: day})
+			}
+		}
+		for j, p := range periods {
+			exts := [][]string{nil}
+			if j == 0 {
+				exts = append(exts, []string{"101", "103"})
+			}
+			for _, ext := range exts {
+				got, err := store.TalkTime(ctx, p, ext)
+				if err != nil {
+					s.t.Fatalf("%s: TalkTime %s %v: %v", stage, zone, p, err)
+				}
+				want, err := store.TalkTimeRaw(ctx, p, ext)
+				if err != nil {
+					s.t.Fatalf("%s: TalkTimeRaw: %v", stage, err)
+				}
+				if len(want) == 0 && j == 0 {
+					s.t.Fatalf("%s: no talk time at all: the stream is too thin to test anything", stage)
+				}
+				if !reflect.DeepEqual(got, want) {
+					s.t.Errorf("%s: %s %s..%s %v:\n got %s\nwant %s", stage, zone, p.From.Format(time.DateOnly),
+						p.To.Format(time.DateOnly), ext, fmtRows(got), fmtRows(want))
+				}
+			}
+		}
+	}
+}
+
+func fmtRows(rows []analytics.TalkRow) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "\n  %s %s %s %ds/%d", r.Day.Format(time.DateOnly), r.Extension, r.Category, r.Seconds, r.Calls)
+	}
+	return b.String()
+}
+
+// refresh runs one refresh. What it does depends on whether ClickHouse's
+// clock has moved past the last cutoff, so only the first (there is no
+// snapshot yet: always a rebuild) is asserted; the others are logged.
+func refresh(t *testing.T, r *analytics.TalkRollup, want analytics.RefreshKind) {
+	t.Helper()
+	got, err := r.Refresh(context.Background())
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if want != "" && got != want {
+		t.Fatalf("Refresh did %q, want %q", got, want)
+	}
+	t.Logf("refresh: %s", got)
+}
+
+// TestTalkTimeMatchesRaw delivers random calls — partial events, each
+// delivered up to three times, shuffled, in batches, many arriving after
+// the snapshot that counted their call's earlier events, some days late —
+// and grade history that arrives late too, and checks after every step
+// that TalkTime (snapshot plus changes) equals the straightforward query
+// over the calls view, in zones with DST changes and half- and
+// quarter-hour offsets, read from the rollup's day rows (the refresher's
+// zone) or its quarter hours (the others): before any snapshot, after
+// rebuilds, deltas, compaction, a crashed refresh, concurrent refreshers,
+// a refresher keeping another zone, and a re-run of the migration's
+// backfills.
+func TestTalkTimeMatchesRaw(t *testing.T) {
+	for _, seed := range []uint64{1, 2} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 42))
+			s := newStreamDB(t)
+			var pending []call.Event
+			for i := range 60 {
+				pending = append(pending, streamCall(rng, []string{"generic", "zadarma"}[i%2], fmt.Sprintf("c%d", i))...)
+			}
+			var deliveries []call.Event
+			for _, e := range pending {
+				for range 1 + rng.IntN(3) {
+					deliveries = append(deliveries, e)
+				}
+			}
+			rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+			batches := split(rng, deliveries, 10)
+			grades := split(rng, randomGrades(rng, 24), 10)
+
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			kolkata, _ := time.LoadLocation("Asia/Kolkata")
+			opts := analytics.RollupOptions{Zone: berlin, Margin: time.Nanosecond, RebuildEvery: -1, MaxChain: 3}
+			r := analytics.NewTalkRollup(s.db.Conn(), opts)
+
+			s.write(batches[0])
+			s.grade(grades[0])
+			s.checkAgainstRaw("no snapshot")
+			refresh(t, r, analytics.RefreshRebuild)
+			s.checkAgainstRaw("after the first rebuild")
+			for i := 1; i < len(batches); i++ {
+				s.write(batches[i])
+				s.grade(grades[i])
+				s.checkAgainstRaw(fmt.Sprintf("batch %d before refresh", i))
+				if i%3 != 0 {
+					refresh(t, r, "")
+					s.checkAgainstRaw(fmt.Sprintf("batch %d after refresh", i))
+				}
+				switch i {
+				case 4:
+					// A refresh that crashed after writing rows, and a marker whose
+					// chain is broken: neither may count.
+					s.exec("INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls) " +
+						"SELECT 1, 7, '', toDateTime('2026-10-24 10:00:00'), '101', 'A', 99999, 99")
+					s.exec("INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at) " +
+						"SELECT 1, 8, 7, now() + 3600, '', now(), now()")
+					s.checkAgainstRaw("after a crashed refresh")
+				case 6:
+					errs := make(chan error, 3)
+					concurrently(3, func() {
+						_, err := analytics.NewTalkRollup(s.db.Conn(), opts).Refresh(context.Background())
+						errs <- err
+					})
+					close(errs)
+					for err := range errs {
+						if err != nil {
+							t.Fatalf("concurrent Refresh: %v", err)
+						}
+					}
+					s.checkAgainstRaw("after concurrent refreshes")
+				case 7:
+					s.rerunMigration(8)
+					s.checkAgainstRaw("after re-running the backfills")
+					// A rebuild by a refresher keeping another zone's days; the
+					// next refreshes (Berlin's) compact the chain to theirs.
+					refresh(t, analytics.NewTalkRollup(s.db.Conn(), analytics.RollupOptions{
+						Zone: kolkata, Margin: time.Nanosecond, RebuildEvery: time.Nanosecond}), "")
+					s.checkAgainstRaw("after a second rebuild")
+				}
+			}
+		})
+	}
+}
+
+func split[T any](rng *rand.Rand, xs []T, n int) [][]T {
+	out := make([][]T, n)
+	for _, x := range xs {
+		i := rng.IntN(n)
+		out[i] = append(out[i], x)
+	}
+	return out
+}
+
+func concurrently(n int, f func()) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(f)
+	}
+	wg.Wait()
+}
+
+func (s *streamDB) exec(q string) {
+	s.t.Helper()
+	if err := s.db.Conn().Exec(context.Background(), q); err != nil {
+		s.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// rerunMigration applies every statement of one migration again, as an
+// interrupted migration is re-run.
+func (s *streamDB) rerunMigration(version uint32) {
+	s.t.Helper()
+	ms, err := warehouse.Migrations()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version == version {
+			for _, stmt := range m.Statements {
+				s.exec(stmt)
+			}
+			return
+		}
+	}
+	s.t.Fatalf("no migration %d", version)
+}
