@@ -91,21 +91,37 @@ type legendItem struct {
 	Label string
 }
 
-// faces are the chart fonts at the chart's scale, parsed once.
-var faces = sync.OnceValues(func() ([2]font.Face, error) {
-	var out [2]font.Face
+// fonts are the embedded chart fonts (regular, bold), parsed once. A parsed
+// *sfnt.Font may be shared; a font.Face may not (it keeps glyph buffers), so
+// every render makes its own faces: two reports rendered at once (two
+// recipients, two schedulers) must not share one.
+var fonts = sync.OnceValues(func() ([2]*opentype.Font, error) {
+	var out [2]*opentype.Font
 	for i, ttf := range [][]byte{goregular.TTF, gobold.TTF} {
 		f, err := opentype.Parse(ttf)
 		if err != nil {
 			return out, fmt.Errorf("parse embedded font: %w", err)
 		}
-		out[i], err = opentype.NewFace(f, &opentype.FaceOptions{Size: fontSize * chartScale, DPI: 72, Hinting: font.HintingFull})
-		if err != nil {
+		out[i] = f
+	}
+	return out, nil
+})
+
+// faces returns new faces of the chart fonts at the chart's scale, for one
+// render.
+func faces() ([2]font.Face, error) {
+	var out [2]font.Face
+	fs, err := fonts()
+	if err != nil {
+		return out, err
+	}
+	for i, f := range fs {
+		if out[i], err = opentype.NewFace(f, &opentype.FaceOptions{Size: fontSize * chartScale, DPI: 72, Hinting: font.HintingFull}); err != nil {
 			return out, fmt.Errorf("load embedded font: %w", err)
 		}
 	}
 	return out, nil
-})
+}
 
 // Size is the chart's size in CSS pixels.
 func (c barChart) Size() (w, h int) {
