@@ -32,7 +32,7 @@ type Client struct {
 	tokens  Tokens // OAuth only
 	unsaved bool   // tokens were refreshed but Tokens.Save failed
 
-	pending pendingCalls // registered calls whose finish outcome is unknown
+	registered registrations // calls registered in this process, by key
 }
 
 var (

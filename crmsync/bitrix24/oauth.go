@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-resty/resty/v2"
+
 	"github.com/callpulse/callpulse/crmsync"
 )
 
@@ -78,4 +80,55 @@ func (c *Client) saveLocked() {
 		return
 	}
 	c.unsaved = false
+}
+
+// Grant is the answer to an authorization-code exchange: the first tokens
+// of the application and the portal's REST endpoint.
+type Grant struct {
+	Tokens Tokens
+	// Endpoint is the client_endpoint, "https://<portal>/rest/".
+	Endpoint string
+}
+
+// ExchangeCode trades the code the portal gave the administrator's browser
+// (after they opened https://<portal>/oauth/authorize/?client_id=…) for the
+// application's first tokens (grant_type=authorization_code,
+// settings/oauth/index.md). The code is valid for 30 seconds and once.
+// oauthURL "" is DefaultOAuthURL.
+func ExchangeCode(ctx context.Context, oauthURL, clientID, clientSecret, code string, hc *http.Client) (Grant, error) {
+	if oauthURL == "" {
+		oauthURL = DefaultOAuthURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultTimeout}
+	}
+	resp, err := resty.NewWithClient(hc).SetLogger(nopLogger{}).SetDisableWarn(true).R().SetContext(ctx).
+		SetHeader("Accept", "application/json").
+		SetQueryParams(map[string]string{
+			"grant_type":    "authorization_code",
+			"client_id":     clientID,
+			"client_secret": clientSecret,
+			"code":          code,
+		}).
+		Get(oauthURL)
+	if err != nil {
+		return Grant{}, transportError(ctx, "oauth authorization_code", err)
+	}
+	var tr struct {
+		tokenResponse
+		Endpoint string `json:"client_endpoint"`
+	}
+	_ = json.Unmarshal(resp.Body(), &tr)
+	if tr.Error != "" || resp.StatusCode() != http.StatusOK || tr.AccessToken == "" || tr.RefreshToken == "" {
+		reason := tr.Error
+		if reason == "" {
+			reason = fmt.Sprintf("HTTP %d without tokens", resp.StatusCode())
+		}
+		return Grant{}, fmt.Errorf("bitrix24 oauth: exchange the authorization code: %s (%s)", reason, describe(tr.Description))
+	}
+	g := Grant{Tokens: Tokens{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken}, Endpoint: tr.Endpoint}
+	if tr.ExpiresIn > 0 {
+		g.Tokens.Expires = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+	}
+	return g, nil
 }

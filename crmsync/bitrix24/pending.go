@@ -2,54 +2,50 @@ package bitrix24
 
 import "sync"
 
-// maxPending bounds the remembered registrations; the oldest is forgotten
-// first (a retry then registers again, which Bitrix24 deduplicates for 30
-// minutes anyway).
-const maxPending = 4096
+// maxRemembered bounds the remembered registrations; the oldest is
+// forgotten first. Forgetting an open registration costs a second register
+// (which Bitrix24 deduplicates for 30 minutes anyway); forgetting a
+// finished one only matters if the same call is pushed again, which the
+// outbox does not do once the push is settled.
+const maxRemembered = 4096
 
-// pendingCalls remembers CALL_IDs registered but not yet known finished,
-// by call key.
-type pendingCalls struct {
+// registration is what the client knows about a pushed call.
+type registration struct {
+	callID   string
+	finished bool
+}
+
+// registrations remembers, by call key, the CALL_ID of calls registered in
+// this process and whether their finish went through. Bitrix24 deduplicates
+// a register only while the call is open, so a call pushed again after its
+// finish would be registered a second time; this memory makes PushCall
+// idempotent within a process. The outbox settles a push durably, so only
+// a crash between a finish and that settle can repeat a call.
+type registrations struct {
 	mu    sync.Mutex
-	ids   map[string]string
-	order []string
+	regs  map[string]registration
+	order []string // keys in insertion order, possibly stale
 }
 
-func (p *pendingCalls) get(key string) (string, bool) {
+func (p *registrations) get(key string) (registration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	id, ok := p.ids[key]
-	return id, ok
+	r, ok := p.regs[key]
+	return r, ok
 }
 
-func (p *pendingCalls) put(key, callID string) {
+func (p *registrations) put(key string, r registration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ids == nil {
-		p.ids = map[string]string{}
+	if p.regs == nil {
+		p.regs = map[string]registration{}
 	}
-	if _, ok := p.ids[key]; !ok {
+	if _, ok := p.regs[key]; !ok {
 		p.order = append(p.order, key)
 	}
-	p.ids[key] = callID
-	if len(p.order) > 2*maxPending {
-		live := p.order[:0]
-		for _, k := range p.order {
-			if _, ok := p.ids[k]; ok {
-				live = append(live, k)
-			}
-		}
-		p.order = live
-	}
-	for len(p.ids) > maxPending && len(p.order) > 0 {
-		delete(p.ids, p.order[0])
+	p.regs[key] = r
+	for len(p.regs) > maxRemembered && len(p.order) > 0 {
+		delete(p.regs, p.order[0])
 		p.order = p.order[1:]
 	}
-}
-
-func (p *pendingCalls) remove(key string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.ids, key)
-	// order keeps the key until put compacts it.
 }

@@ -47,7 +47,9 @@ type registerResult struct {
 // succeeded and finish failed, a retry in the same process finishes the
 // remembered CALL_ID without registering again, and treats "Call is not
 // found" as "already finished" (the earlier finish went through but its
-// answer was lost). Nothing is remembered across restarts.
+// answer was lost). A call already finished in this process is not pushed
+// again: Bitrix24 deduplicates registers only while a call is open. Nothing
+// is remembered across restarts (the outbox settles pushes durably).
 func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Ref, error) {
 	user, err := c.userID(r.CRMUserID)
 	if err != nil {
@@ -57,7 +59,11 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 	if err != nil {
 		return crmsync.Ref{}, err
 	}
-	callID, retried := c.pending.get(r.Key)
+	known, retried := c.registered.get(r.Key)
+	if known.finished {
+		return crmsync.Ref{ID: known.callID}, nil
+	}
+	callID := known.callID
 	if !retried {
 		raw, err := c.Call(ctx, "telephony.externalCall.register", reg)
 		if err != nil {
@@ -68,7 +74,7 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 			return crmsync.Ref{}, malformed("telephony.externalCall.register", errors.New("no CALL_ID"))
 		}
 		callID = res.CallID
-		c.pending.put(r.Key, callID)
+		c.registered.put(r.Key, registration{callID: callID})
 	}
 	fin := map[string]any{
 		"CALL_ID":     callID,
@@ -85,7 +91,7 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 		}
 		c.log.Debug("bitrix24: call already finished", "crm", c.opts.Name, "key", r.Key)
 	}
-	c.pending.remove(r.Key)
+	c.registered.put(r.Key, registration{callID: callID, finished: true})
 	return crmsync.Ref{ID: callID}, nil
 }
 

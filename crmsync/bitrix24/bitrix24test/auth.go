@@ -42,7 +42,29 @@ func (s *Server) ExpireAccessTokens() {
 	}
 }
 
-// serveToken implements grant_type=refresh_token of the OAuth server.
+// AuthorizationCode is what the portal hands the administrator's browser
+// after they approve the application (the code parameter of the redirect,
+// settings/oauth/index.md): exchanged once for tokens with
+// grant_type=authorization_code.
+func (s *Server) AuthorizationCode() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.code = randomHex()
+	return s.code
+}
+
+// RevokeTokens uninstalls the application: every access token is
+// unknown from now on (401 invalid_token) and the refresh token no longer
+// works (invalid_grant), until IssueTokens.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.access)
+	s.refresh = ""
+}
+
+// serveToken implements grant_type=refresh_token and
+// grant_type=authorization_code of the OAuth server.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
@@ -52,14 +74,19 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.record(Request{Method: "oauth.token", Params: decodeQuery(q), At: s.opts.Now()})
+	grant := q.Get("grant_type")
 	switch {
-	case q.Get("grant_type") != "refresh_token":
+	case grant != "refresh_token" && grant != "authorization_code":
 		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 	case q.Get("client_id") != s.opts.ClientID || q.Get("client_secret") != s.opts.ClientSecret:
 		writeError(w, http.StatusUnauthorized, "invalid_client", "")
-	case s.refresh == "" || q.Get("refresh_token") != s.refresh:
+	case grant == "refresh_token" && (s.refresh == "" || q.Get("refresh_token") != s.refresh),
+		grant == "authorization_code" && (s.code == "" || q.Get("code") != s.code):
 		writeError(w, http.StatusBadRequest, "invalid_grant", "")
 	default:
+		if grant == "authorization_code" {
+			s.code = "" // one use
+		}
 		t := s.issueLocked()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{

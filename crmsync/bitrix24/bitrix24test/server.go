@@ -44,11 +44,13 @@ type Server struct {
 	drained  time.Time
 	access   map[string]time.Time // access token → expiry
 	refresh  string
+	code     string // pending authorization code
 	seq      int
 	calls    map[string]*Call // registered, not finished
 	finished map[string]*Call
 	entities map[string][]entity // "CONTACT", "LEAD", "DEAL"
 	requests []Request
+	todos    []Todo
 	faults   map[string][]Fault
 	release  chan struct{}
 }

@@ -196,6 +196,29 @@ func digits(s string) string {
 	}, s)
 }
 
+// Todo is a to-do or task the portal holds for a manager.
+type Todo struct {
+	// Method is crm.activity.todo.add or tasks.task.add.
+	Method string
+	// Owner is the CRM item it is linked to, "C_7", "L_4" (§6.9 prefixes);
+	// "" for a task without UF_CRM_TASK.
+	Owner         string
+	ResponsibleID int
+	Deadline      string
+	Title         string
+	Description   string
+}
+
+// Todos returns every to-do and task added, in order.
+func (s *Server) Todos() []Todo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.todos)
+}
+
+// ownerPrefixes are the CRM item prefixes by ownerTypeId (§6.9).
+var ownerPrefixes = map[int]string{1: "L", 2: "D", 3: "C", 4: "CO"}
+
 func (s *Server) todoAdd(p map[string]any, _ time.Time) (result, *rpcError) {
 	owner, _ := atoi(p["ownerTypeId"])
 	id, _ := atoi(p["ownerId"])
@@ -206,7 +229,10 @@ func (s *Server) todoAdd(p map[string]any, _ time.Time) (result, *rpcError) {
 	case !isoWithOffset.MatchString(dl):
 		return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "deadline is required")
 	}
+	resp, _ := atoi(p["responsibleId"])
 	s.seq++
+	s.todos = append(s.todos, Todo{Method: "crm.activity.todo.add", Owner: fmt.Sprintf("%s_%d", ownerPrefixes[owner], id),
+		ResponsibleID: resp, Deadline: dl, Title: str(p["title"]), Description: str(p["description"])})
 	return result{value: map[string]any{"id": s.seq}}, nil
 }
 
@@ -215,6 +241,13 @@ func (s *Server) taskAdd(p map[string]any, _ time.Time) (result, *rpcError) {
 	if str(f["TITLE"]) == "" || str(f["RESPONSIBLE_ID"]) == "" {
 		return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "TITLE and RESPONSIBLE_ID are required")
 	}
+	resp, _ := atoi(f["RESPONSIBLE_ID"])
+	var owner string
+	if links := list(f["UF_CRM_TASK"]); len(links) > 0 {
+		owner = str(links[0])
+	}
 	s.seq++
+	s.todos = append(s.todos, Todo{Method: "tasks.task.add", Owner: owner, ResponsibleID: resp,
+		Deadline: str(f["DEADLINE"]), Title: str(f["TITLE"]), Description: str(f["DESCRIPTION"])})
 	return result{value: map[string]any{"task": map[string]any{"id": s.seq, "title": f["TITLE"]}}}, nil
 }
