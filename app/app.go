@@ -54,6 +54,7 @@ type App struct {
 	crmSyncers       []*crmsync.Syncer
 	scorer           *scoring.Scorer
 	recordings       *recordings.Store
+	recordingLinks   *recordings.Links // signs the recording links put on CRM cards
 
 	cancelWorkers context.CancelFunc
 	workers       *errgroup.Group
@@ -126,6 +127,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
 	a.cleanup.add("close recordings", a.recordings.Close)
+	if a.recordingLinks, err = a.newRecordingLinks(); err != nil {
+		return nil, err
+	}
 	if a.crm, a.crmSyncers, err = a.newCRM(); err != nil {
 		return nil, fmt.Errorf("crm: %w", err)
 	}

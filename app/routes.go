@@ -52,6 +52,8 @@ func (a *App) routes() (*http.ServeMux, error) {
 	}
 	apiServer.Handle(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
 	apiServer.Handle(mux, "GET /api/v1/recordings/", a.recordings.Handler())
+	// Signed links for CRM cards, outside the token check.
+	mux.Handle("GET /recordings/", a.recordings.PublicHandler(a.recordingLinks))
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

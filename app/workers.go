@@ -48,7 +48,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 	}
 	a.cleanup.add("close recordings cursor", recReader.Close)
 	var crmReader *spool.Reader
-	if a.crm != nil {
+	if a.crm != nil && a.crm.Pushes() {
 		if crmReader, err = a.spool.Reader(crmsync.Consumer); err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 			})
 		})
 		a.workers.Go(func() error { return a.recordings.Run(ctx) })
-		if a.crm != nil {
+		if crmReader != nil {
 			// After migrations: the outbox looks recordings up in ClickHouse.
 			a.workers.Go(func() error {
 				return spool.Consume(ctx, crmReader, a.crm, spool.ConsumeOptions{
@@ -90,9 +90,9 @@ func (a *App) startWorkers(ctx context.Context) error {
 				})
 			})
 			a.workers.Go(func() error { return a.crm.Run(ctx) })
-			for _, s := range a.crmSyncers {
-				a.workers.Go(func() error { return s.Run(ctx) })
-			}
+		}
+		for _, s := range a.crmSyncers {
+			a.workers.Go(func() error { return s.Run(ctx) })
 		}
 		return spool.Consume(ctx, reader, writer, spool.ConsumeOptions{
 			MaxBatch: a.cfg.ClickHouse.BatchRows,
@@ -164,6 +164,19 @@ func (a *App) newRecordings(locators map[string]recordings.Locator) (*recordings
 		Metrics:      recordings.NewMetrics(a.reg),
 		Logger:       a.log.With("component", "recordings"),
 	})
+}
+
+// newRecordingLinks signs public recording links with recordings.link_key,
+// or with a key generated once and kept in the data directory.
+func (a *App) newRecordingLinks() (*recordings.Links, error) {
+	key := []byte(a.cfg.Recordings.LinkKey)
+	if len(key) == 0 {
+		var err error
+		if key, err = recordings.LoadOrCreateLinkKey(filepath.Join(a.cfg.DataDir, "recording-link.key")); err != nil {
+			return nil, err
+		}
+	}
+	return recordings.NewLinks(key)
 }
 
 // publishingAppender appends to the spool and, once the events are durable,

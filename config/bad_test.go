@@ -59,6 +59,10 @@ func TestBadFixtures(t *testing.T) {
 		"token_and_token_file.yml":    `:3: api.token_file: set together with api.token (line 2); use one or the other`,
 		"token_file_missing.yml":      `:3: webhooks.generic.token_file: open testdata/bad/missing.token: no such file or directory`,
 		"token_file_empty.yml":        `:2: api.token_file: testdata/bad/empty.token is empty`,
+		"bitrix24_both.yml":           `:7: crm.bitrix24.webhook_url: set together with endpoint; use the application (endpoint, client_id, client_secret) or the webhook, not both`,
+		"bitrix24_no_user.yml":        `:2: crm.bitrix24.default_user_id: required without users: register and finish need a Bitrix24 user`,
+		"bitrix24_user_id.yml":        `:5: crm.bitrix24.users.101: "ivanov": want a numeric Bitrix24 user id`,
+		"bitrix24_task.yml":           `:4: crm.bitrix24.task: "call": want todo (crm.activity.todo.add) or task (tasks.task.add)`,
 	}
 
 	files, err := filepath.Glob("testdata/bad/*.yml")

@@ -60,6 +60,12 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (*Confi
 	l.secret(&cfg.Webhooks.Generic.Token, cfg.Webhooks.Generic.TokenFile, "webhooks.generic", "token", EnvGenericToken)
 	l.providerSecrets(&cfg)
 	l.secret(&cfg.CRM.AmoCRM.Token, cfg.CRM.AmoCRM.TokenFile, "crm.amocrm", "token", EnvAmoCRMToken)
+	l.secret(&cfg.CRM.Bitrix24.ClientSecret, cfg.CRM.Bitrix24.ClientSecretFile, "crm.bitrix24", "client_secret", EnvBitrix24ClientSecret)
+	if f := cfg.CRM.Bitrix24.TokensFile; f != "" && !filepath.IsAbs(f) {
+		cfg.CRM.Bitrix24.TokensFile = filepath.Join(l.dir, f)
+	}
+	l.secret(&cfg.CRM.Bitrix24.WebhookURL, cfg.CRM.Bitrix24.WebhookURLFile, "crm.bitrix24", "webhook_url", EnvBitrix24WebhookURL)
+	l.secret(&cfg.Recordings.LinkKey, cfg.Recordings.LinkKeyFile, "recordings", "link_key", EnvRecordingLinkKey)
 	l.secret(&cfg.Report.SMTP.Password, cfg.Report.SMTP.PasswordFile, "report.smtp", "password", EnvSMTPPassword)
 	override(l, EnvListen, "listen", &cfg.Listen)
 	override(l, EnvDataDir, "data_dir", &cfg.DataDir)

@@ -97,6 +97,11 @@ type RecordingsConfig struct {
 	// asterisk). Empty by default: it guards against requests to internal
 	// services. Link-local and metadata addresses are always refused.
 	AllowPrivate []string `yaml:"allow_private"`
+	// LinkKey signs the public recording links put on CRM cards (at least
+	// 16 bytes; several daemons behind one address share it). Empty: a
+	// key generated once and kept in <data_dir>/recording-link.key.
+	LinkKey     Secret `yaml:"link_key"`
+	LinkKeyFile string `yaml:"link_key_file"`
 }
 
 // LiveConfig configures the live feed (GET /api/v1/live).
@@ -169,6 +174,9 @@ func (l *loader) validateProviders(c *Config) {
 	}
 
 	r := c.Recordings
+	if r.LinkKey != "" && len(r.LinkKey) < 16 {
+		l.fail("recordings.link_key", errors.New("too short: want at least 16 bytes (e.g. openssl rand -base64 32)"))
+	}
 	l.positive("recordings.timeout", r.Timeout)
 	l.positive("recordings.delay", r.Delay)
 	l.positive("recordings.give_up_after", r.GiveUpAfter)

@@ -60,7 +60,8 @@ type Target struct {
 type Options struct {
 	// Path is the bbolt outbox database file. Required.
 	Path string
-	// Targets are the CRM accounts; at least one.
+	// Targets are the CRM accounts pushed to. An outbox without targets
+	// only keeps pull watermarks (a CRM that is pulled, not pushed to).
 	Targets []Target
 	// Catalog finds stored recordings. Required.
 	Catalog Catalog
@@ -97,9 +98,6 @@ func (o Options) Validate() error {
 	}
 	if o.RecordingURL == nil {
 		errs = append(errs, errors.New("crmsync: recording URL function is required"))
-	}
-	if len(o.Targets) == 0 {
-		errs = append(errs, errors.New("crmsync: at least one CRM target is required"))
 	}
 	names := map[string]bool{}
 	for i, t := range o.Targets {

@@ -71,6 +71,10 @@ func New(opts Options) (*Outbox, error) {
 	return o, nil
 }
 
+// Pushes reports whether the outbox has CRM targets to push to; without
+// any it only keeps pull watermarks and needs neither Write nor Run.
+func (o *Outbox) Pushes() bool { return len(o.targets) > 0 }
+
 // Close closes the outbox database.
 func (o *Outbox) Close() error {
 	if err := o.store.close(); err != nil {

@@ -28,6 +28,7 @@ Commands:
   simulate                 push realistic simulated calls to a running daemon
   report                   send (or --dry-run: write) the e-mail report of a day
   deadletter list|retry ID list CRM requests that failed permanently, or requeue them (daemon stopped)
+  bitrix24-authorize --code CODE  exchange the Bitrix24 application's authorization code for tokens
   version                  print the version
 
 Every command takes --config FILE (default $CALLPULSE_CONFIG; without a file,
@@ -39,13 +40,14 @@ type command func(ctx context.Context, args []string) error
 
 func main() {
 	commands := map[string]command{
-		"serve":        runServe,
-		"migrate":      runMigrate,
-		"check-config": runCheckConfig,
-		"import":       runImport,
-		"simulate":     runSimulate,
-		"report":       runReport,
-		"deadletter":   runDeadletter,
+		"serve":              runServe,
+		"migrate":            runMigrate,
+		"check-config":       runCheckConfig,
+		"import":             runImport,
+		"simulate":           runSimulate,
+		"report":             runReport,
+		"deadletter":         runDeadletter,
+		"bitrix24-authorize": runBitrix24Authorize,
 		"version": func(context.Context, []string) error {
 			fmt.Println("callpulse", version)
 			return nil
