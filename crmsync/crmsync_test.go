@@ -50,9 +50,28 @@ func TestClassifyFindsWrappedErrors(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	err := crmsync.Options{Settle: -1}.Validate()
-	for _, want := range []string{"path is required", "catalog is required", "recording URL", "at least one CRM", "settle"} {
+	for _, want := range []string{"path is required", "catalog is required", "recording URL", "settle"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}
+	}
+}
+
+func TestOutboxWithoutTargetsOnlyKeepsWatermarks(t *testing.T) {
+	ob, err := crmsync.New(crmsync.Options{Path: t.TempDir() + "/outbox.db", Catalog: &catalog{has: map[string]bool{}},
+		RecordingURL: recordingURL})
+	if err != nil {
+		t.Fatalf("New without targets: %v", err)
+	}
+	defer ob.Close()
+	if ob.Pushes() {
+		t.Error("Pushes() = true without targets")
+	}
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	if err := ob.SetWatermark("bitrix24", at); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ob.Watermark("bitrix24"); err != nil || !got.Equal(at) {
+		t.Errorf("Watermark = %v, %v; want %v", got, err, at)
 	}
 }
