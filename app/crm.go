@@ -25,7 +25,7 @@ type crmAccount struct {
 
 // newCRM builds the CRM outbox and the scheduled pulls, or nil when no CRM
 // is configured. amoCRM and Bitrix24 may be configured together; each has
-// its own token bucket, shared by its pushes and pulls.
+// its own Throttle, taken before every request of its pushes and pulls.
 func (a *App) newCRM() (*crmsync.Outbox, []*crmsync.Syncer, error) {
 	c := a.cfg.CRM
 	var accounts []crmAccount
@@ -97,10 +97,13 @@ func (a *App) crmRecordingURL(provider, callID string) string {
 }
 
 func (a *App) amoCRMAccount(am config.AmoCRMConfig) (crmAccount, error) {
-	lim := rate.NewLimiter(rate.Limit(am.Rate), am.Burst)
+	throttle, err := crmsync.NewThrottle(rate.Limit(am.Rate), am.Burst, nil, nil)
+	if err != nil {
+		return crmAccount{}, err
+	}
 	amo, err := amocrm.New(amocrm.Options{
 		BaseURL: am.BaseURL, Token: string(am.Token), Source: am.Source, CreateLeads: am.CreateLeads,
-		Limiter: lim, Normalizer: a.norm, Logger: a.log.With("component", "amocrm"),
+		Throttle: throttle, Normalizer: a.norm, Logger: a.log.With("component", "amocrm"),
 		Pull: amocrm.PullOptions{
 			CategoryField: am.Pull.CategoryField, CategoryValues: categories(am.Pull.CategoryMap),
 			NeedField: am.Pull.NeedField, BudgetField: am.Pull.BudgetField, UrgencyField: am.Pull.UrgencyField,
@@ -113,14 +116,19 @@ func (a *App) amoCRMAccount(am config.AmoCRMConfig) (crmAccount, error) {
 	}
 	return crmAccount{
 		name:     amo.Name(),
-		target:   &crmsync.Target{Pusher: amo, Limiter: lim, Users: am.Users, Workers: am.Workers},
+		target:   &crmsync.Target{Pusher: amo, Users: am.Users, Workers: am.Workers},
 		puller:   amo,
 		interval: am.Pull.Interval,
 	}, nil
 }
 
 func (a *App) bitrix24Account(b config.Bitrix24Config) (crmAccount, error) {
+	throttle, err := crmsync.NewThrottle(rate.Limit(b.Rate), b.Burst, nil, nil)
+	if err != nil {
+		return crmAccount{}, err
+	}
 	opts := bitrix24.Options{
+		Throttle:      throttle,
 		OAuthURL:      b.OAuthURL,
 		DefaultUserID: b.DefaultUserID,
 		CreateUnknown: b.CreateUnknown,
@@ -151,9 +159,8 @@ func (a *App) bitrix24Account(b config.Bitrix24Config) (crmAccount, error) {
 		return crmAccount{}, err
 	}
 	acc := crmAccount{name: bx.Name(), puller: bx, interval: b.Pull.Interval}
-	lim := rate.NewLimiter(rate.Limit(b.Rate), b.Burst)
 	if push {
-		acc.target = &crmsync.Target{Pusher: bx, Limiter: lim, Users: b.Users, Workers: b.Workers}
+		acc.target = &crmsync.Target{Pusher: bx, Users: b.Users, Workers: b.Workers}
 	} else {
 		a.log.Info("bitrix24: incoming webhook configured: leads and deals are pulled, calls are not pushed (telephony needs an application)")
 	}

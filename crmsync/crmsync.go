@@ -53,7 +53,14 @@ type Task struct {
 
 // Ref is what a CRM returns for a pushed call, needed to attach its
 // recording later (Bitrix CALL_ID; amoCRM call id).
-type Ref struct{ ID string }
+type Ref struct {
+	ID string
+	// Recording reports that the push carried the call's RecordingURL
+	// (amoCRM's call note links it). Otherwise an answered call's recording
+	// is attached by a separate AttachRecording (Bitrix24 attachRecord,
+	// which only works after finish), at once if it is already stored.
+	Recording bool
+}
 
 // Pusher puts calls, recordings and tasks into one CRM account.
 //
@@ -65,6 +72,25 @@ type Pusher interface {
 	PushCall(ctx context.Context, c CallRecord) (Ref, error)
 	AttachRecording(ctx context.Context, ref Ref, c CallRecord) error
 	CreateTask(ctx context.Context, t Task) error
+}
+
+// BatchPusher is a Pusher that pushes several calls in fewer requests
+// (Bitrix24: up to 50 commands per batch request). When more than one call
+// is due for the account — a backlog after an outage or a burst — the
+// outbox hands them over together.
+type BatchPusher interface {
+	Pusher
+	// MaxBatch is the most calls one PushCalls takes.
+	MaxBatch() int
+	// PushCalls pushes calls; result i is the outcome of calls[i], as
+	// PushCall would return it.
+	PushCalls(ctx context.Context, calls []CallRecord) []PushResult
+}
+
+// PushResult is the outcome of one call of PushCalls.
+type PushResult struct {
+	Ref Ref
+	Err error
 }
 
 // Changes is what a Puller found changed since the given time.

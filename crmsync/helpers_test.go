@@ -97,7 +97,11 @@ func newRig(t *testing.T) *rig {
 	r.srv = amocrmtest.New(amocrmtest.Options{Token: token, Now: r.clock.Now})
 	t.Cleanup(r.srv.Close)
 	var err error
-	r.amo, err = amocrm.New(amocrm.Options{BaseURL: r.srv.URL, Token: token, CreateLeads: true})
+	throttle, err := crmsync.NewThrottle(7, 7, r.clock.Now, r.clock.After)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.amo, err = amocrm.New(amocrm.Options{BaseURL: r.srv.URL, Token: token, CreateLeads: true, Throttle: throttle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func (r *rig) open(t *testing.T) {
 	r.reg = prometheus.NewRegistry()
 	ob, err := crmsync.New(crmsync.Options{
 		Path:         r.path,
-		Targets:      []crmsync.Target{{Pusher: r.amo, Rate: 7, Burst: 7, Workers: 1, Users: map[string]string{"101": "6543210"}}},
+		Targets:      []crmsync.Target{{Pusher: r.amo, Workers: 1, Users: map[string]string{"101": "6543210"}}},
 		Catalog:      r.cat,
 		RecordingURL: recordingURL,
 		Metrics:      crmsync.NewMetrics(r.reg),

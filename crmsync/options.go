@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/callpulse/callpulse/backoff"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -36,23 +34,18 @@ const (
 	DefaultMaxEventsPerCall = 64
 )
 
-// Target is one CRM account the outbox pushes to.
+// Target is one CRM account the outbox pushes to. The Pusher throttles its
+// own requests with the account's Throttle: one push may take several
+// requests (Bitrix24 register and finish; amoCRM a lead and the call), and
+// the account's limit counts requests, not pushes.
 type Target struct {
 	// Pusher is the CRM client; its Name is the {crm} metric label and the
 	// prefix of its jobs. Required, names unique.
 	Pusher Pusher
-	// Rate and Burst configure the token bucket of the account; every
-	// request (push, attach, task) takes a token. Rate is required; Burst
-	// defaults to 1.
-	Rate  rate.Limit
-	Burst int
-	// Limiter, if set, is the account's token bucket, shared with the
-	// CRM's Puller; Rate and Burst are then ignored.
-	Limiter *rate.Limiter
 	// Users maps a PBX extension to the CRM user id; unmapped managers get
 	// "" (the CRM's default responsible user).
 	Users map[string]string
-	// Workers is the number of concurrent requests (DefaultWorkers).
+	// Workers is the number of concurrent pushes (DefaultWorkers).
 	Workers int
 }
 
@@ -81,8 +74,8 @@ type Options struct {
 
 	Metrics *Metrics     // from NewMetrics; nil counts without exporting
 	Logger  *slog.Logger // nil discards
-	// Now and After are the clock (nil: time.Now, time.After). The token
-	// buckets use it too, so tests run in virtual time.
+	// Now and After are the clock (nil: time.Now, time.After); give the
+	// targets' Throttles the same clock so tests run in virtual time.
 	Now   func() time.Time
 	After func(d time.Duration) <-chan time.Time
 }
@@ -110,11 +103,8 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("crmsync: target %d: name %q empty or repeated", i, n))
 		}
 		names[n] = true
-		if t.Rate <= 0 && t.Limiter == nil {
-			errs = append(errs, fmt.Errorf("crmsync: %s: rate must be positive", n))
-		}
-		if t.Burst < 0 || t.Workers < 0 {
-			errs = append(errs, fmt.Errorf("crmsync: %s: burst and workers must not be negative", n))
+		if t.Workers < 0 {
+			errs = append(errs, fmt.Errorf("crmsync: %s: workers must not be negative", n))
 		}
 	}
 	for _, d := range []struct {
@@ -150,9 +140,6 @@ func (o Options) withDefaults() Options {
 	}
 	targets := make([]Target, len(o.Targets))
 	for i, t := range o.Targets {
-		if t.Burst == 0 {
-			t.Burst = 1
-		}
 		if t.Workers == 0 {
 			t.Workers = DefaultWorkers
 		}

@@ -1,16 +1,12 @@
 package crmsync
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Outbox is the CRM pusher: the spool sink that folds call events into a
@@ -35,7 +31,7 @@ type target struct {
 	pusher  Pusher
 	users   map[string]string
 	workers int
-	limiter *rate.Limiter
+	batch   int           // calls per push: BatchPusher.MaxBatch, else 1
 	wake    chan struct{} // capacity 1
 }
 
@@ -56,14 +52,13 @@ func New(opts Options) (*Outbox, error) {
 	o := &Outbox{opts: opts, log: opts.Logger, metrics: opts.Metrics, store: st}
 	for _, t := range opts.Targets {
 		name := t.Pusher.Name()
-		lim := t.Limiter
-		if lim == nil {
-			lim = rate.NewLimiter(t.Rate, t.Burst)
+		batch := 1
+		if bp, ok := t.Pusher.(BatchPusher); ok && bp.MaxBatch() > 1 {
+			batch = bp.MaxBatch()
 		}
-		o.targets = append(o.targets, &target{
+		o.targets = append(o.targets, &target{batch: batch,
 			name: name, pusher: t.Pusher, users: t.Users, workers: t.Workers,
-			limiter: lim,
-			wake:    make(chan struct{}, 1),
+			wake: make(chan struct{}, 1),
 		})
 		o.metrics.initCRM(name)
 	}
@@ -115,25 +110,4 @@ func (o *Outbox) Pending() (int, error) {
 		n += v
 	}
 	return n, nil
-}
-
-// take waits for a token of t's bucket on the outbox clock, so that the
-// CRM never sees more than Rate requests per second after the first Burst.
-func (o *Outbox) take(ctx context.Context, t *target) error {
-	now := o.opts.Now()
-	r := t.limiter.ReserveN(now, 1)
-	if !r.OK() {
-		return errors.New("rate limiter: burst is zero")
-	}
-	d := r.DelayFrom(now)
-	if d <= 0 {
-		return nil
-	}
-	select {
-	case <-ctx.Done():
-		r.CancelAt(o.opts.Now())
-		return ctx.Err()
-	case <-o.opts.After(d):
-		return nil
-	}
 }

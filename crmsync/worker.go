@@ -61,33 +61,46 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 func (o *Outbox) runTarget(ctx context.Context, t *target) error {
 	type result struct {
-		id  string
+		ids []string
 		err error
 	}
-	busy := make(map[string]bool, t.workers)
+	busy := map[string]bool{} // jobs in flight
+	inflight := 0             // units (single jobs or batches) in flight
 	done := make(chan result, t.workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for {
-		jobs, next, err := o.store.due(t.name, o.opts.Now(), t.workers-len(busy), busy)
-		if err != nil {
-			return fmt.Errorf("%w: %w", errStoreFailed, err)
-		}
-		for _, j := range jobs {
-			busy[j.id] = true
-			wg.Go(func() { done <- result{j.id, o.attempt(wctx, t, j)} })
+		var next time.Time
+		if free := t.workers - inflight; free > 0 {
+			jobs, n, err := o.store.due(t.name, o.opts.Now(), free*t.batch, busy)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errStoreFailed, err)
+			}
+			next = n
+			for _, u := range units(jobs, free, t.batch) {
+				ids := make([]string, len(u))
+				for i, j := range u {
+					ids[i] = j.id
+					busy[j.id] = true
+				}
+				inflight++
+				wg.Go(func() { done <- result{ids, o.attemptUnit(wctx, t, u)} })
+			}
 		}
 		var timer <-chan time.Time
-		if !next.IsZero() && len(busy) < t.workers {
+		if !next.IsZero() && inflight < t.workers {
 			timer = o.opts.After(next.Sub(o.opts.Now()))
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case r := <-done:
-			delete(busy, r.id)
+			inflight--
+			for _, id := range r.ids {
+				delete(busy, id)
+			}
 			if r.err != nil {
 				return fmt.Errorf("%w: %w", errStoreFailed, r.err)
 			}
@@ -97,26 +110,134 @@ func (o *Outbox) runTarget(ctx context.Context, t *target) error {
 	}
 }
 
+// units splits due jobs into at most n units of work: calls in batches of
+// up to batch (when the target pushes batches), every other job alone.
+// Jobs left out stay due for the next round.
+func units(jobs []job, n, batch int) [][]job {
+	var out [][]job
+	open := -1 // index in out of the batch being filled
+	for _, j := range jobs {
+		if j.Kind == KindCall && batch > 1 {
+			if open >= 0 && len(out[open]) < batch {
+				out[open] = append(out[open], j)
+				continue
+			}
+			if len(out) == n {
+				continue
+			}
+			open = len(out)
+			out = append(out, []job{j})
+			continue
+		}
+		if len(out) == n {
+			continue
+		}
+		out = append(out, []job{j})
+	}
+	return out
+}
+
+// attemptUnit makes one attempt at a unit from units.
+func (o *Outbox) attemptUnit(ctx context.Context, t *target, u []job) error {
+	if len(u) == 1 {
+		return o.attempt(ctx, t, u[0])
+	}
+	return o.attemptCalls(ctx, t, u)
+}
+
 // attempt makes one attempt at j and records its outcome. It returns an
 // error only if the outbox database fails.
 func (o *Outbox) attempt(ctx context.Context, t *target, j job) error {
-	log := o.log.With(slog.String("crm", t.name), slog.String("kind", j.Kind), slog.String("call", j.Call))
 	var err error
 	var settle func(tx *bolt.Tx) error
 	switch j.Kind {
 	case KindCall:
-		settle, err = o.pushCall(ctx, t, j)
+		var p pendingPush
+		if p, err = o.prepareCall(ctx, t, j); err == nil {
+			var ref Ref
+			err = o.request(ctx, t, func(ctx context.Context) error {
+				var err error
+				ref, err = t.pusher.PushCall(ctx, p.rec)
+				return err
+			})
+			if err == nil {
+				settle = o.afterPush(t, p, ref)
+			}
+		}
 	case KindTask:
 		err = o.request(ctx, t, func(ctx context.Context) error { return t.pusher.CreateTask(ctx, *j.Task) })
 	case KindRecording:
 		var poll bool
 		poll, err = o.attachRecording(ctx, t, &j)
 		if err == nil && poll {
+			log := o.log.With(slog.String("crm", t.name), slog.String("kind", j.Kind), slog.String("call", j.Call))
 			return o.finish(j, nil, o.reschedulePoll(log, j))
 		}
 	default:
 		err = &Error{Reason: "unknown job kind " + j.Kind}
 	}
+	return o.outcome(ctx, t, j, settle, err)
+}
+
+// attemptCalls pushes several due calls through the target's BatchPusher
+// in one go and records each call's outcome.
+func (o *Outbox) attemptCalls(ctx context.Context, t *target, jobs []job) error {
+	bp := t.pusher.(BatchPusher) // units batches only for BatchPushers
+	var pushes []pendingPush
+	for _, j := range jobs {
+		p, err := o.prepareCall(ctx, t, j)
+		if err != nil {
+			if err := o.outcome(ctx, t, j, nil, err); err != nil {
+				return err
+			}
+			continue
+		}
+		pushes = append(pushes, p)
+	}
+	if len(pushes) == 0 {
+		return nil
+	}
+	recs := make([]CallRecord, len(pushes))
+	for i, p := range pushes {
+		recs[i] = p.rec
+	}
+	var results []PushResult
+	_ = o.request(ctx, t, func(ctx context.Context) error {
+		results = bp.PushCalls(ctx, recs)
+		return nil
+	})
+	if len(results) != len(pushes) {
+		return o.outcomes(ctx, t, pushes, &Error{Retryable: true, Reason: "batch push returned the wrong number of results",
+			Err: fmt.Errorf("%d results for %d calls", len(results), len(pushes))})
+	}
+	for i, p := range pushes {
+		err := o.timeout(ctx, results[i].Err)
+		var settle func(tx *bolt.Tx) error
+		if err == nil {
+			settle = o.afterPush(t, p, results[i].Ref)
+		}
+		if err := o.outcome(ctx, t, p.job, settle, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outcomes records the same failure for every push.
+func (o *Outbox) outcomes(ctx context.Context, t *target, pushes []pendingPush, err error) error {
+	for _, p := range pushes {
+		if err := o.outcome(ctx, t, p.job, nil, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outcome records the end of an attempt at j: done (settle runs in the
+// same transaction as the job's deletion), retry or dead letter. It
+// returns an error only if the outbox database fails.
+func (o *Outbox) outcome(ctx context.Context, t *target, j job, settle func(tx *bolt.Tx) error, err error) error {
+	log := o.log.With(slog.String("crm", t.name), slog.String("kind", j.Kind), slog.String("call", j.Call))
 	if ctx.Err() != nil {
 		return nil // shutting down: the job stays as it was
 	}
@@ -173,26 +294,37 @@ func (o *Outbox) finish(j job, attemptErr error, fn func(tx *bolt.Tx) error) err
 	return nil
 }
 
-// request takes a token, then runs fn bounded by Options.Timeout and
-// observes its duration.
+// request runs fn bounded by Options.Timeout and observes its duration.
+// The Pusher waits for its account's Throttle within that time.
 func (o *Outbox) request(ctx context.Context, t *target, fn func(ctx context.Context) error) error {
-	if err := o.take(ctx, t); err != nil {
-		return err
-	}
 	rctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
 	defer cancel()
 	start := time.Now()
 	err := fn(rctx)
 	o.metrics.duration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
+	return o.timeout(ctx, err)
+}
+
+// timeout classifies an attempt that ran out of Options.Timeout (while
+// ctx itself is live) as retryable.
+func (o *Outbox) timeout(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Retryable: true, Reason: "timeout", Err: err}
 	}
 	return err
 }
 
-// pushCall folds the call, pushes it and returns the follow-up jobs to add
-// when the push is settled.
-func (o *Outbox) pushCall(ctx context.Context, t *target, j job) (func(tx *bolt.Tx) error, error) {
+// pendingPush is a call job ready to push: its record and folded call.
+type pendingPush struct {
+	job     job
+	rec     CallRecord
+	call    call.Call
+	finalAt time.Time
+}
+
+// prepareCall folds the job's call and builds its record, with the
+// recording link when the recording is already stored.
+func (o *Outbox) prepareCall(ctx context.Context, t *target, j job) (pendingPush, error) {
 	var st callState
 	err := o.store.db.View(func(tx *bolt.Tx) error {
 		var found bool
@@ -204,45 +336,49 @@ func (o *Outbox) pushCall(ctx context.Context, t *target, j job) (func(tx *bolt.
 		return err
 	})
 	if err != nil {
-		return nil, &Error{Reason: "outbox", Err: err}
+		return pendingPush{}, &Error{Reason: "outbox", Err: err}
 	}
 	c := call.Fold(st.Events)
 	rec := o.record(t, j.Call, c)
 	_, found, err := o.opts.Catalog.Recording(ctx, c.Provider, c.CallID)
 	if err != nil {
-		return nil, &Error{Retryable: true, Reason: "recording catalog", Err: err}
+		return pendingPush{}, &Error{Retryable: true, Reason: "recording catalog", Err: err}
 	}
 	if found {
 		rec.RecordingURL = o.opts.RecordingURL(c.Provider, c.CallID)
 	}
-	var ref Ref
-	err = o.request(ctx, t, func(ctx context.Context) error {
-		var err error
-		ref, err = t.pusher.PushCall(ctx, rec)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
+	return pendingPush{job: j, rec: rec, call: c, finalAt: st.FinalAt}, nil
+}
+
+// afterPush returns the follow-up jobs of a pushed call, to add when the
+// push is settled: a callback task for a missed inbound call, and for an
+// answered call whose push did not carry the recording, an attachment (at
+// once if the recording is stored, else polled for).
+func (o *Outbox) afterPush(t *target, p pendingPush, ref Ref) func(tx *bolt.Tx) error {
 	now := o.opts.Now()
+	j, rec, c := p.job, p.rec, p.call
 	return func(tx *bolt.Tx) error {
-		if task, ok := o.missedTask(rec, c, st.FinalAt); ok {
+		if task, ok := o.missedTask(rec, c, p.finalAt); ok {
 			tj := job{id: jobID(t.name, KindTask, j.Call), CRM: t.name, Kind: KindTask, Call: j.Call,
 				Due: now, NextAt: now, Task: &task}
 			if _, err := addJob(tx, tj); err != nil {
 				return err
 			}
 		}
-		if rec.RecordingURL == "" && c.Status == call.StatusAnswered {
+		if !ref.Recording && c.Status == call.StatusAnswered {
 			r := rec
+			next := now.Add(o.opts.RecordingPoll)
+			if rec.RecordingURL != "" {
+				next = now // stored already: attach it at once
+			}
 			rj := job{id: jobID(t.name, KindRecording, j.Call), CRM: t.name, Kind: KindRecording, Call: j.Call,
-				Due: now, NextAt: now.Add(o.opts.RecordingPoll), Ref: ref, Record: &r, Until: now.Add(o.opts.RecordingWait)}
+				Due: now, NextAt: next, Ref: ref, Record: &r, Until: now.Add(o.opts.RecordingWait)}
 			if _, err := addJob(tx, rj); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, nil
+	}
 }
 
 // attachRecording looks the recording up and attaches it if it exists;

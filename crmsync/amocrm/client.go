@@ -84,6 +84,11 @@ type problem struct {
 // transport errors retryable (Retry-After honoured), 401 and other 4xx
 // permanent with the problem title as reason.
 func (c *Client) do(ctx context.Context, method, path string, body, out any, query map[string][]string) (int, error) {
+	if c.opts.Throttle != nil {
+		if err := c.opts.Throttle.Wait(ctx); err != nil {
+			return 0, fmt.Errorf("%s %s: wait for the rate limit: %w", method, path, err)
+		}
+	}
 	req := c.http.R().SetContext(ctx)
 	if body != nil {
 		req.SetHeader("Content-Type", "application/json").SetBody(body)

@@ -5,14 +5,13 @@
 package amocrm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/callpulse/callpulse/client"
 )
@@ -50,11 +49,10 @@ type Options struct {
 	// HTTPClient is the transport (nil: a new http.Client).
 	HTTPClient *http.Client
 
-	// Limiter, if set, is taken before every request Pull makes. Share it
-	// with the outbox's crmsync.Target.Limiter so that pushes and pulls
-	// together stay within the account's limit; pushes are limited by the
-	// outbox, never here.
-	Limiter *rate.Limiter
+	// Throttle, if set, is waited on before every request (pushes and
+	// pulls): the account's token bucket, 7 requests/s (§7.2).
+	// *crmsync.Throttle and *rate.Limiter implement it.
+	Throttle Waiter
 
 	// Pull maps leads to clients and deals.
 	Pull PullOptions
@@ -89,6 +87,11 @@ type PullOptions struct {
 	Managers map[string]string
 	// PipelineIDs restricts the pull to these pipelines; empty pulls all.
 	PipelineIDs []int
+}
+
+// Waiter hands out request tokens.
+type Waiter interface {
+	Wait(ctx context.Context) error
 }
 
 // Normalizer turns a phone number into E.164. phone.Normalizer satisfies it.

@@ -139,11 +139,6 @@ func list[T any](ctx context.Context, c *Client, path, key string, q map[string]
 	var all []T
 	for n := 1; ; n++ {
 		q["page"] = []string{strconv.Itoa(n)}
-		if c.opts.Limiter != nil {
-			if err := c.opts.Limiter.Wait(ctx); err != nil {
-				return nil, fmt.Errorf("list %s: wait for rate limit: %w", key, err)
-			}
-		}
 		var p page[T]
 		status, err := c.do(ctx, http.MethodGet, path, nil, &p, q)
 		if err != nil {

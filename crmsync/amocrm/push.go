@@ -116,7 +116,7 @@ func (c *Client) postCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 		if cl.RequestID == "0" && cl.EntityID != 0 {
 			e := entity{Type: cl.EntityType, ID: cl.EntityID}
 			c.remember(r.Key, e)
-			return crmsync.Ref{ID: fmt.Sprintf("%s:%d:%d", e.Type, e.ID, cl.ID)}, true, nil
+			return crmsync.Ref{ID: fmt.Sprintf("%s:%d:%d", e.Type, e.ID, cl.ID), Recording: r.RecordingURL != ""}, true, nil
 		}
 	}
 	return crmsync.Ref{}, false, nil

@@ -36,8 +36,9 @@ type Client struct {
 }
 
 var (
-	_ crmsync.Pusher = (*Client)(nil)
-	_ crmsync.Puller = (*Client)(nil)
+	_ crmsync.Pusher      = (*Client)(nil)
+	_ crmsync.Puller      = (*Client)(nil)
+	_ crmsync.BatchPusher = (*Client)(nil)
 )
 
 // New validates opts and, for an OAuth application, loads the tokens.
@@ -117,6 +118,11 @@ func (c *Client) call(ctx context.Context, method string, params map[string]any)
 
 // do sends one request; token is "" for a webhook.
 func (c *Client) do(ctx context.Context, method string, params map[string]any, token string) (response, error) {
+	if c.opts.Throttle != nil {
+		if err := c.opts.Throttle.Wait(ctx); err != nil {
+			return response{}, fmt.Errorf("bitrix24 %s: wait for the rate limit: %w", method, err)
+		}
+	}
 	body := make(map[string]any, len(params)+1)
 	for k, v := range params {
 		body[k] = v

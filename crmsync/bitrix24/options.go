@@ -1,6 +1,7 @@
 package bitrix24
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,12 @@ type Options struct {
 	// application (§0, WRONG_AUTH_TYPE) and fail with ErrNeedsApplication
 	// without a request.
 	WebhookURL string
+
+	// Throttle, if set, is waited on before every REST request (pushes,
+	// tasks, pulls; one batch is one request): the portal's leaky bucket,
+	// 50 requests then 2/s (§6.6). *crmsync.Throttle and *rate.Limiter
+	// implement it. The OAuth server is not throttled.
+	Throttle Waiter
 
 	// Timeout bounds one HTTP request (DefaultTimeout). Bitrix24 cuts
 	// requests off after 60 s.
@@ -133,6 +140,11 @@ type PullOptions struct {
 	// LeadsAsDeals also turns leads into deals ("L_<id>", stage from
 	// STATUS_SEMANTIC_ID), for portals that sell from leads.
 	LeadsAsDeals bool
+}
+
+// Waiter hands out request tokens.
+type Waiter interface {
+	Wait(ctx context.Context) error
 }
 
 // Normalizer turns a phone number into E.164. phone.Normalizer satisfies it.

@@ -76,6 +76,17 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 		callID = res.CallID
 		c.registered.put(r.Key, registration{callID: callID})
 	}
+	if _, err := c.Call(ctx, "telephony.externalCall.finish", c.finishParams(r, user, callID)); err != nil {
+		if !(retried && isCallNotFound(err)) {
+			return crmsync.Ref{}, fmt.Errorf("push call: %w", err)
+		}
+		c.log.Debug("bitrix24: call already finished", "crm", c.opts.Name, "key", r.Key)
+	}
+	c.registered.put(r.Key, registration{callID: callID, finished: true})
+	return crmsync.Ref{ID: callID}, nil
+}
+
+func (c *Client) finishParams(r crmsync.CallRecord, user int64, callID string) map[string]any {
 	fin := map[string]any{
 		"CALL_ID":     callID,
 		"USER_ID":     user,
@@ -85,14 +96,113 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 	if code, ok := statusCodes[r.Status]; ok {
 		fin["STATUS_CODE"] = code
 	}
-	if _, err := c.Call(ctx, "telephony.externalCall.finish", fin); err != nil {
-		if !(retried && isCallNotFound(err)) {
-			return crmsync.Ref{}, fmt.Errorf("push call: %w", err)
-		}
-		c.log.Debug("bitrix24: call already finished", "crm", c.opts.Name, "key", r.Key)
+	return fin
+}
+
+// MaxBatch is the most calls PushCalls takes: one register and one finish
+// command each, in two batch requests of up to MaxBatch commands.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// PushCalls pushes several calls in two batch requests (§6.7) — every
+// register, then every finish — instead of two requests per call, so a
+// backlog drains 25 times faster within the portal's 2 requests/s. Each
+// call behaves as with PushCall: same parameters, the same memory of
+// registrations, "Call is not found" on a retried finish counts as done,
+// and a call already finished is not pushed again. A failed batch request
+// fails every call it carried; a failed command fails only its call.
+func (c *Client) PushCalls(ctx context.Context, rs []crmsync.CallRecord) []crmsync.PushResult {
+	out := make([]crmsync.PushResult, len(rs))
+	type item struct {
+		i       int
+		user    int64
+		callID  string
+		retried bool
 	}
-	c.registered.put(r.Key, registration{callID: callID, finished: true})
-	return crmsync.Ref{ID: callID}, nil
+	var items []*item
+	var regs []Command
+	for i, r := range rs {
+		if len(items) == MaxBatch {
+			out[i].Err = &crmsync.Error{Retryable: true, Reason: "batch full", Err: errors.New("bitrix24: more calls than MaxBatch")}
+			continue
+		}
+		user, err := c.userID(r.CRMUserID)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		reg, err := c.registerParams(r, user)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		known, retried := c.registered.get(r.Key)
+		if known.finished {
+			out[i].Ref = crmsync.Ref{ID: known.callID}
+			continue
+		}
+		items = append(items, &item{i: i, user: user, callID: known.callID, retried: retried})
+		if !retried {
+			regs = append(regs, Command{Key: "r" + strconv.Itoa(i), Method: "telephony.externalCall.register", Params: reg})
+		}
+	}
+	if len(regs) > 0 {
+		res, err := c.Batch(ctx, regs, false)
+		for _, it := range items {
+			if it.retried {
+				continue
+			}
+			raw, err := commandResult(res, err, "r"+strconv.Itoa(it.i))
+			var rr registerResult
+			if err == nil && (json.Unmarshal(raw, &rr) != nil || rr.CallID == "") {
+				err = malformed("telephony.externalCall.register", errors.New("no CALL_ID"))
+			}
+			if err != nil {
+				out[it.i].Err = fmt.Errorf("push call: %w", err)
+				continue
+			}
+			it.callID = rr.CallID
+			c.registered.put(rs[it.i].Key, registration{callID: rr.CallID})
+		}
+	}
+	var fins []Command
+	for _, it := range items {
+		if out[it.i].Err == nil {
+			fins = append(fins, Command{Key: "f" + strconv.Itoa(it.i), Method: "telephony.externalCall.finish",
+				Params: c.finishParams(rs[it.i], it.user, it.callID)})
+		}
+	}
+	if len(fins) == 0 {
+		return out
+	}
+	res, err := c.Batch(ctx, fins, false)
+	for _, it := range items {
+		if out[it.i].Err != nil {
+			continue
+		}
+		if _, err := commandResult(res, err, "f"+strconv.Itoa(it.i)); err != nil && !(it.retried && isCallNotFound(err)) {
+			out[it.i].Err = fmt.Errorf("push call: %w", err)
+			continue
+		}
+		c.registered.put(rs[it.i].Key, registration{callID: it.callID, finished: true})
+		out[it.i].Ref = crmsync.Ref{ID: it.callID}
+	}
+	return out
+}
+
+// commandResult is the answer to one command of a batch: the batch's own
+// error, the command's error, or its result.
+func commandResult(res BatchResult, batchErr error, key string) (json.RawMessage, error) {
+	if batchErr != nil {
+		return nil, batchErr
+	}
+	if e, ok := res.Errors[key]; ok {
+		return nil, e
+	}
+	raw, ok := res.Results[key]
+	if !ok {
+		return nil, malformed("batch", fmt.Errorf("no answer for command %s", key))
+	}
+	return raw, nil
 }
 
 func (c *Client) registerParams(r crmsync.CallRecord, user int64) (map[string]any, error) {
