@@ -116,7 +116,7 @@ func defaultCRM() CRMConfig {
 		Settle: 30 * time.Second, RecordingWait: 2 * time.Hour, RecordingPoll: time.Minute, GiveUpAfter: 72 * time.Hour,
 		AmoCRM: AmoCRMConfig{Rate: 7, Burst: 7, Workers: 2, Source: "callpulse", CreateLeads: true,
 			Pull: AmoCRMPullConfig{Interval: 15 * time.Minute}},
-		Bitrix24: Bitrix24Config{Rate: 2, Burst: 50, Workers: 2, CreateUnknown: true, Task: "todo",
+		Bitrix24: Bitrix24Config{Rate: 2, Burst: 48, Workers: 2, CreateUnknown: true, Task: "todo",
 			Pull: Bitrix24PullConfig{Interval: 15 * time.Minute, SourceField: "SOURCE_ID"}},
 	}
 }

@@ -37,7 +37,8 @@ type flags struct {
 	chPID, workers, conns, rows, rowB int
 	rate                              float64
 	duration, warmup, drainWatch      time.Duration
-	ingest, writer                    bool
+	ingest, writer, crm               bool
+	crmCalls                          int
 }
 
 func main() {
@@ -57,6 +58,8 @@ func main() {
 	flag.StringVar(&f.wProf, "writer-cpuprofile", "", "write a CPU profile of the writer comparison to `file` (labels side=writer, side=raw)")
 	flag.BoolVar(&f.ingest, "ingest", true, "run the ingest comparison")
 	flag.BoolVar(&f.writer, "writer", true, "run the ClickHouse writer comparison")
+	flag.BoolVar(&f.crm, "crm", true, "run the CRM push throughput against the Bitrix24 limits")
+	flag.IntVar(&f.crmCalls, "crm-calls", 3000, "calls pushed in the CRM run")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -112,6 +115,22 @@ func run(ctx context.Context, f flags) (err error) {
 		}
 		fmt.Println()
 		check(fmt.Sprintf("ClickHouse writer >= %.1fx raw insert", targetRatio), wRate >= targetRatio*rRate, fmt.Sprintf("%.2fx", wRate/rRate))
+	}
+	if f.crm {
+		fmt.Printf("\n== CRM push: %d calls finished together, outbox → Bitrix24 client → emulator with the leaky bucket (%d, then %.0f/s) ==\n",
+			f.crmCalls, bitrixBurst, bitrixRate)
+		r, err := benchCRM(ctx, f.crmCalls)
+		if err != nil {
+			return fmt.Errorf("CRM bench: %w", err)
+		}
+		got, bound := float64(r.calls)/r.elapsed.Seconds(), float64(r.calls)/r.bound.Seconds()
+		fmt.Printf("%-34s %10.1f calls/s  (%d calls in %s, %d requests, %d answered QUERY_LIMIT_EXCEEDED)\n",
+			"pushed", got, r.calls, r.elapsed.Round(time.Millisecond), r.requests, r.throttled)
+		fmt.Printf("%-34s %10.1f calls/s  (the requests needed beyond the first %d, at %.0f/s: %s)\n",
+			"limit-bound maximum", bound, bitrixBurst, bitrixRate, r.bound.Round(time.Millisecond))
+		fmt.Printf("%-34s %9.0f%%\n", "  fraction of the maximum", 100*got/bound)
+		check(fmt.Sprintf("CRM push >= %.0f%% of the Bitrix24 limit-bound maximum", 100*targetCRM), got >= targetCRM*bound && r.throttled == 0,
+			fmt.Sprintf("%.0f%%, %d throttled", 100*got/bound, r.throttled))
 	}
 	if err := benchQueries(ctx, f.chAddr, check); err != nil {
 		return fmt.Errorf("analytics queries bench: %w", err)
