@@ -90,6 +90,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 				})
 			})
 			a.workers.Go(func() error { return a.crm.Run(ctx) })
+			a.workers.Go(func() error { return a.compactCRM(ctx, time.Hour) })
 		}
 		for _, s := range a.crmSyncers {
 			a.workers.Go(func() error { return s.Run(ctx) })
@@ -164,6 +165,28 @@ func (a *App) newRecordings(locators map[string]recordings.Locator) (*recordings
 		Metrics:      recordings.NewMetrics(a.reg),
 		Logger:       a.log.With("component", "recordings"),
 	})
+}
+
+// compactCRM drops the events of long-pushed calls from the CRM outbox
+// every interval (crmsync.Outbox.Compact).
+func (a *App) compactCRM(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			n, err := a.crm.Compact(crmsync.DefaultRetention)
+			if err != nil {
+				a.log.Error("compact the CRM outbox", "err", err)
+				continue
+			}
+			if n > 0 {
+				a.log.Info("CRM outbox compacted", "calls", n)
+			}
+		}
+	}
 }
 
 // newRecordingLinks signs public recording links with recordings.link_key,

@@ -72,6 +72,9 @@ func (o *Outbox) addEvent(tx *bolt.Tx, e call.Event) (int, error) {
 	if !found {
 		st.FirstSeen = e.ReceivedAt
 	}
+	if st.Scheduled && st.Events == nil {
+		return 0, nil // compacted: pushed long ago, a late duplicate
+	}
 	dk := e.DedupKey()
 	dup := false
 	for _, old := range st.Events {
