@@ -53,7 +53,12 @@ func (a *App) newCRM() (*crmsync.Outbox, []*crmsync.Syncer, error) {
 			targets = append(targets, *acc.target)
 		}
 	}
+	var clients crmsync.Clients
+	if c.RepeatLeads {
+		clients = a.db
+	}
 	ob, err := crmsync.New(crmsync.Options{
+		Clients:       clients,
 		Path:          filepath.Join(a.cfg.DataDir, "crm", "outbox.db"),
 		Targets:       targets,
 		Catalog:       a.db,
@@ -63,6 +68,7 @@ func (a *App) newCRM() (*crmsync.Outbox, []*crmsync.Syncer, error) {
 		RecordingWait: c.RecordingWait,
 		RecordingPoll: c.RecordingPoll,
 		GiveUpAfter:   c.GiveUpAfter,
+		RepeatLeadGap: c.RepeatLeadGap,
 		Metrics:       metrics,
 		Logger:        a.log.With("component", "crm"),
 	})

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callpulse/callpulse/client"
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/crmsync/amocrm/amocrmtest"
 	"github.com/callpulse/callpulse/crmsync/bitrix24"
 	"github.com/callpulse/callpulse/crmsync/bitrix24/bitrix24test"
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/warehouse"
 )
 
 // TestCRMPushExactlyOnce: webhooks in, each call lands in the amoCRM
@@ -82,7 +84,9 @@ func TestCRMPushExactlyOnce(t *testing.T) {
 // twice and a daemon restart in the middle — with the manager mapped to
 // its Bitrix24 user and the outcome to its STATUS_CODE; the recording is
 // attached as a signed public link that serves the file without a token;
-// the missed inbound call becomes a to-do for the callback.
+// the missed inbound call becomes a to-do for the callback; the call of a
+// client already in the base is a repeat lead, notified at once to the
+// client's manager.
 func TestBitrix24PushExactlyOnce(t *testing.T) {
 	emu := bitrix24test.New(bitrix24test.Options{Users: []int{1, 17}})
 	t.Cleanup(emu.Close)
@@ -114,6 +118,19 @@ func TestBitrix24PushExactlyOnce(t *testing.T) {
 	}
 	bodies := slices.Clone(fixtureCalls[:5])
 	bodies[0] = withRecording(t, bodies[0], recSrv.URL+"/c1.mp3")
+	// c3's caller was graded on Nov 1, with manager 101 (Bitrix24 user 17).
+	db, err := warehouse.Open(dsn, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	known := client.Client{Phone: "+79160000003", Category: client.CategoryA, Manager: "101"}
+	if err := db.UpsertClients(t.Context(), []client.Client{known}, "csv", time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	d := startDaemon(t, cfg())
 	for _, body := range bodies {
 		for range 2 {
@@ -138,7 +155,7 @@ func TestBitrix24PushExactlyOnce(t *testing.T) {
 			}
 			attached = attached || len(c.Records) > 0
 		}
-		return finished >= 5 && attached && len(emu.Todos()) >= 1
+		return finished >= 5 && attached && len(emu.Todos()) >= 2
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for !done() {
@@ -194,9 +211,19 @@ func TestBitrix24PushExactlyOnce(t *testing.T) {
 		t.Errorf("c1's signature on c2's link = %d, want 403", code)
 	}
 
-	todos := emu.Todos()
-	if len(todos) != 1 || todos[0].Method != "crm.activity.todo.add" || todos[0].ResponsibleID != 1 {
-		t.Errorf("to-dos = %+v, want one crm.activity.todo.add for user 1 (c5 was missed)", todos)
+	var callbacks, repeats []bitrix24test.Todo
+	for _, td := range emu.Todos() {
+		if strings.Contains(td.Title, "Повторное") {
+			repeats = append(repeats, td)
+		} else {
+			callbacks = append(callbacks, td)
+		}
+	}
+	if len(callbacks) != 1 || callbacks[0].Method != "crm.activity.todo.add" || callbacks[0].ResponsibleID != 1 {
+		t.Errorf("callback to-dos = %+v, want one crm.activity.todo.add for user 1 (c5 was missed)", callbacks)
+	}
+	if len(repeats) != 1 || repeats[0].ResponsibleID != 17 || !slices.Equal(repeats[0].PingOffsets, []int{0}) {
+		t.Errorf("repeat-lead to-dos = %+v, want one for user 17 (the client's manager) pinging at once", repeats)
 	}
 }
 

@@ -23,11 +23,15 @@ const (
 type CRMConfig struct {
 	// PublicURL is callpulse's address as the CRM reaches it; recording links
 	// sent to the CRM start with it.
-	PublicURL     string         `yaml:"public_url"`
-	Settle        time.Duration  `yaml:"settle"`
-	RecordingWait time.Duration  `yaml:"recording_wait"`
-	RecordingPoll time.Duration  `yaml:"recording_poll"`
-	GiveUpAfter   time.Duration  `yaml:"give_up_after"`
+	PublicURL     string        `yaml:"public_url"`
+	Settle        time.Duration `yaml:"settle"`
+	RecordingWait time.Duration `yaml:"recording_wait"`
+	RecordingPoll time.Duration `yaml:"recording_poll"`
+	GiveUpAfter   time.Duration `yaml:"give_up_after"`
+	// RepeatLeads notifies the client's manager with priority when a
+	// client of the base calls again after RepeatLeadGap of silence.
+	RepeatLeads   bool           `yaml:"repeat_leads"`
+	RepeatLeadGap time.Duration  `yaml:"repeat_lead_gap"`
 	AmoCRM        AmoCRMConfig   `yaml:"amocrm"`
 	Bitrix24      Bitrix24Config `yaml:"bitrix24"`
 }
@@ -114,6 +118,7 @@ type AmoCRMPullConfig struct {
 func defaultCRM() CRMConfig {
 	return CRMConfig{
 		Settle: 30 * time.Second, RecordingWait: 2 * time.Hour, RecordingPoll: time.Minute, GiveUpAfter: 72 * time.Hour,
+		RepeatLeads: true, RepeatLeadGap: 30 * 24 * time.Hour,
 		AmoCRM: AmoCRMConfig{Rate: 7, Burst: 7, Workers: 2, Source: "callpulse", CreateLeads: true,
 			Pull: AmoCRMPullConfig{Interval: 15 * time.Minute}},
 		Bitrix24: Bitrix24Config{Rate: 2, Burst: 48, Workers: 2, CreateUnknown: true, Task: "todo",
@@ -124,7 +129,7 @@ func defaultCRM() CRMConfig {
 func (l *loader) validateCRM(c *Config) {
 	r := c.CRM
 	for path, d := range map[string]time.Duration{"crm.settle": r.Settle, "crm.recording_wait": r.RecordingWait,
-		"crm.recording_poll": r.RecordingPoll, "crm.give_up_after": r.GiveUpAfter} {
+		"crm.recording_poll": r.RecordingPoll, "crm.give_up_after": r.GiveUpAfter, "crm.repeat_lead_gap": r.RepeatLeadGap} {
 		l.positive(path, d)
 	}
 	if r.PublicURL != "" {

@@ -49,6 +49,8 @@ type Task struct {
 	Title       string
 	Description string
 	Deadline    time.Time
+	// Priority asks the CRM to notify the manager at once (a repeat lead).
+	Priority bool
 }
 
 // Ref is what a CRM returns for a pushed call, needed to attach its

@@ -89,6 +89,7 @@ type rig struct {
 	ob      *crmsync.Outbox
 	attempt chan struct{}
 	stop    func()
+	clients crmsync.Clients // nil: repeat leads off
 }
 
 func newRig(t *testing.T) *rig {
@@ -118,6 +119,7 @@ func (r *rig) open(t *testing.T) {
 		Targets:      []crmsync.Target{{Pusher: r.amo, Workers: 1, Users: map[string]string{"101": "6543210"}}},
 		Catalog:      r.cat,
 		RecordingURL: recordingURL,
+		Clients:      r.clients,
 		Metrics:      crmsync.NewMetrics(r.reg),
 		Now:          r.clock.Now,
 		After:        r.clock.After,

@@ -20,8 +20,16 @@ type Catalog interface {
 	Recording(ctx context.Context, provider, callID string) (warehouse.Recording, bool, error)
 }
 
+// Clients tells whether a phone was in the client base (imported or pulled
+// from the CRM) before a time, and who its responsible manager is (a PBX
+// extension, "" if none). *warehouse.DB implements it.
+type Clients interface {
+	KnownClient(ctx context.Context, phone string, before time.Time) (manager string, known bool, err error)
+}
+
 // Defaults for zero Options and Target fields.
 const (
+	DefaultRepeatLeadGap    = 30 * 24 * time.Hour
 	DefaultSettle           = 30 * time.Second
 	DefaultMissedSLA        = 15 * time.Minute
 	DefaultRecordingWait    = 2 * time.Hour
@@ -61,6 +69,13 @@ type Options struct {
 	// RecordingURL returns the URL at which callpulse serves a call's
 	// recording to the CRM. Required.
 	RecordingURL func(provider, callID string) string
+
+	// Clients tells whether a caller is already in the client base; nil
+	// turns repeat leads off.
+	Clients Clients
+	// RepeatLeadGap: an inbound call from a known client with no call with
+	// it for this long is a repeat lead (DefaultRepeatLeadGap).
+	RepeatLeadGap time.Duration
 
 	Settle        time.Duration  // a final call is pushed this long after its first final event (DefaultSettle)
 	MissedSLA     time.Duration  // callback task deadline after a missed call (DefaultMissedSLA)
@@ -113,6 +128,7 @@ func (o Options) Validate() error {
 	}{
 		{"settle", o.Settle}, {"missed_sla", o.MissedSLA}, {"recording_wait", o.RecordingWait},
 		{"recording_poll", o.RecordingPoll}, {"timeout", o.Timeout}, {"give_up_after", o.GiveUpAfter},
+		{"repeat_lead_gap", o.RepeatLeadGap},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("crmsync: %s %v must not be negative", d.name, d.v))
@@ -133,6 +149,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RecordingPoll, DefaultRecordingPoll)
 	def(&o.Timeout, DefaultAttemptTimeout)
 	def(&o.GiveUpAfter, DefaultGiveUpAfter)
+	def(&o.RepeatLeadGap, DefaultRepeatLeadGap)
 	def(&o.Retry.Base, DefaultRetryBase)
 	def(&o.Retry.Max, DefaultRetryMax)
 	if o.MaxEventsPerCall <= 0 {

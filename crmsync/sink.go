@@ -93,6 +93,9 @@ func (o *Outbox) addEvent(tx *bolt.Tx, e call.Event) (int, error) {
 	added := 0
 	if !st.FinalAt.IsZero() && !st.Scheduled {
 		st.Scheduled = true
+		if err := o.noteCall(tx, &st); err != nil {
+			return 0, err
+		}
 		due := st.FinalAt.Add(o.opts.Settle)
 		for _, t := range o.targets {
 			j := job{id: jobID(t.name, KindCall, key), CRM: t.name, Kind: KindCall, Call: key, Due: due, NextAt: due}
@@ -109,6 +112,25 @@ func (o *Outbox) addEvent(tx *bolt.Tx, e call.Event) (int, error) {
 		return 0, nil // nothing changed
 	}
 	return added, putCall(tx, key, st)
+}
+
+// noteCall remembers the call in the per-phone contact memory and keeps
+// in st the contact before it, for the repeat-lead decision at push time.
+func (o *Outbox) noteCall(tx *bolt.Tx, st *callState) error {
+	c := call.Fold(st.Events)
+	if c.ClientPhone == "" {
+		return nil
+	}
+	prev, err := lastContact(tx, c.ClientPhone)
+	if err != nil {
+		return err
+	}
+	st.PrevContact = prev
+	at := c.StartedAt
+	if at.IsZero() {
+		at = st.FinalAt
+	}
+	return noteContact(tx, c.ClientPhone, at)
 }
 
 // CallKey is the idempotency key of a call: "provider:call_id".

@@ -20,6 +20,10 @@ var (
 	bucketDue   = []byte("due")   // crm + 0x00 + next attempt (8 bytes BE unix ns) + job id → empty
 	bucketDead  = []byte("dead")  // job id → DeadLetter (JSON)
 	bucketPull  = []byte("pull")  // crm → watermark (RFC 3339 nano)
+	// bucketPhones holds, per client phone, the start of the latest call
+	// with it the outbox has seen (RFC 3339 nano): the memory behind
+	// repeat leads.
+	bucketPhones = []byte("phones")
 )
 
 // Job kinds.
@@ -27,6 +31,9 @@ const (
 	KindCall      = "call"
 	KindTask      = "task"
 	KindRecording = "recording"
+	// KindNotify is the priority notification of a repeat lead: a task due
+	// at once for the client's responsible manager.
+	KindNotify = "notify"
 )
 
 // callState is what the outbox knows about one call: its events (deduped by
@@ -39,6 +46,10 @@ type callState struct {
 	// Scheduled is set once push jobs were created for every target; later
 	// events are folded in but never schedule another push.
 	Scheduled bool `json:"scheduled,omitempty"`
+	// PrevContact is the start of the latest earlier call with the same
+	// client phone that the outbox had seen when this call was scheduled
+	// (zero if none): a repeat lead is an inbound call after a long gap.
+	PrevContact time.Time `json:"prev_contact,omitzero"`
 }
 
 // job is one request to make to one CRM.
@@ -92,7 +103,7 @@ func openStore(path string, lockWait time.Duration) (*store, error) {
 		return nil, fmt.Errorf("open CRM outbox %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCalls, bucketJobs, bucketDue, bucketDead, bucketPull} {
+		for _, b := range [][]byte{bucketCalls, bucketJobs, bucketDue, bucketDead, bucketPull, bucketPhones} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -250,4 +261,28 @@ func dueKey(crm string, at time.Time, id string) []byte {
 
 func decodeDueKey(k []byte) (time.Time, string) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))), string(k[8:])
+}
+
+// lastContact returns the start of the latest call with phone the outbox
+// has seen, zero if none.
+func lastContact(tx *bolt.Tx, phone string) (time.Time, error) {
+	v := tx.Bucket(bucketPhones).Get([]byte(phone))
+	if v == nil {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("decode last contact: %w", err)
+	}
+	return t, nil
+}
+
+// noteContact records a call with phone started at, unless a later one is
+// recorded already.
+func noteContact(tx *bolt.Tx, phone string, at time.Time) error {
+	last, err := lastContact(tx, phone)
+	if err != nil || !at.After(last) {
+		return err
+	}
+	return tx.Bucket(bucketPhones).Put([]byte(phone), []byte(at.UTC().Format(time.RFC3339Nano)))
 }

@@ -164,7 +164,7 @@ func (o *Outbox) attempt(ctx context.Context, t *target, j job) error {
 				settle = o.afterPush(t, p, ref)
 			}
 		}
-	case KindTask:
+	case KindTask, KindNotify:
 		err = o.request(ctx, t, func(ctx context.Context) error { return t.pusher.CreateTask(ctx, *j.Task) })
 	case KindRecording:
 		var poll bool
@@ -320,6 +320,9 @@ type pendingPush struct {
 	rec     CallRecord
 	call    call.Call
 	finalAt time.Time
+	// repeat is the priority notification of a repeat lead, nil if the
+	// call is not one.
+	repeat *Task
 }
 
 // prepareCall folds the job's call and builds its record, with the
@@ -347,7 +350,43 @@ func (o *Outbox) prepareCall(ctx context.Context, t *target, j job) (pendingPush
 	if found {
 		rec.RecordingURL = o.opts.RecordingURL(c.Provider, c.CallID)
 	}
-	return pendingPush{job: j, rec: rec, call: c, finalAt: st.FinalAt}, nil
+	p := pendingPush{job: j, rec: rec, call: c, finalAt: st.FinalAt}
+	if p.repeat, err = o.repeatLead(ctx, t, rec, c, st.PrevContact); err != nil {
+		return pendingPush{}, err
+	}
+	return p, nil
+}
+
+// repeatLead returns the priority notification for a repeat lead — an
+// inbound call from a client already in the client base before the call,
+// with no call with it for RepeatLeadGap before — or nil. The task goes
+// to the client's responsible manager (the call's manager if the client
+// has none), due at once.
+func (o *Outbox) repeatLead(ctx context.Context, t *target, rec CallRecord, c call.Call, prev time.Time) (*Task, error) {
+	if o.opts.Clients == nil || c.Direction != call.DirectionInbound || rec.ClientPhone == "" || c.StartedAt.IsZero() {
+		return nil, nil
+	}
+	if !prev.IsZero() && c.StartedAt.Sub(prev) < o.opts.RepeatLeadGap {
+		return nil, nil
+	}
+	manager, known, err := o.opts.Clients.KnownClient(ctx, rec.ClientPhone, c.StartedAt)
+	if err != nil {
+		return nil, &Error{Retryable: true, Reason: "client base", Err: err}
+	}
+	if !known {
+		return nil, nil
+	}
+	user := rec.CRMUserID
+	if u, ok := t.users[manager]; ok {
+		user = u
+	}
+	return &Task{
+		Key: rec.Key, ClientPhone: rec.ClientPhone, CRMUserID: user, Priority: true,
+		Title: "Повторное обращение клиента",
+		Description: fmt.Sprintf("Клиент из базы снова обратился: входящий звонок %s UTC с номера %s на линию %s.",
+			c.StartedAt.UTC().Format("2006-01-02 15:04"), rec.ClientPhone, rec.LinePhone),
+		Deadline: o.opts.Now(),
+	}, nil
 }
 
 // afterPush returns the follow-up jobs of a pushed call, to add when the
@@ -358,6 +397,13 @@ func (o *Outbox) afterPush(t *target, p pendingPush, ref Ref) func(tx *bolt.Tx) 
 	now := o.opts.Now()
 	j, rec, c := p.job, p.rec, p.call
 	return func(tx *bolt.Tx) error {
+		if p.repeat != nil {
+			nj := job{id: jobID(t.name, KindNotify, j.Call), CRM: t.name, Kind: KindNotify, Call: j.Call,
+				Due: now, NextAt: now, Task: p.repeat}
+			if _, err := addJob(tx, nj); err != nil {
+				return err
+			}
+		}
 		if task, ok := o.missedTask(rec, c, p.finalAt); ok {
 			tj := job{id: jobID(t.name, KindTask, j.Call), CRM: t.name, Kind: KindTask, Call: j.Call,
 				Due: now, NextAt: now, Task: &task}

@@ -110,3 +110,32 @@ func flag(f client.Flag) string {
 	}
 	return string(f)
 }
+
+// KnownClient reports whether phone was in the client base (a clients row
+// or a recorded grade, from an import or a CRM pull) before the time
+// given, and the responsible manager's extension of its newest clients row
+// ("" if none).
+func (db *DB) KnownClient(ctx context.Context, phone string, before time.Time) (manager string, known bool, err error) {
+	ctx, cancel := db.queryContext(ctx)
+	defer cancel()
+	b := before.UTC().Truncate(time.Second)
+	rows, err := db.conn.Query(ctx, `
+SELECT
+    (SELECT count() FROM clients WHERE phone = ? AND updated_at > toDateTime(0) AND updated_at < ?)
+  + (SELECT count() FROM client_categories WHERE phone = ? AND valid_from > toDateTime(0) AND valid_from < ?) AS n,
+    (SELECT argMax(manager, version) FROM clients WHERE phone = ?) AS manager`, phone, b, phone, b, phone)
+	if err != nil {
+		return "", false, fmt.Errorf("query known client: %w", err)
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n, &manager); err != nil {
+			return "", false, fmt.Errorf("scan known client: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", false, fmt.Errorf("query known client: %w", err)
+	}
+	return manager, n > 0, nil
+}

@@ -69,3 +69,37 @@ func TestClientLookupError(t *testing.T) {
 		t.Errorf("error names the phone number: %v", err)
 	}
 }
+
+func TestKnownClient(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	day1 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	day2 := day1.Add(24 * time.Hour)
+	anna := client.Client{Phone: "+79161234567", Category: client.CategoryA, Manager: "101"}
+	if err := db.UpsertClients(ctx, []client.Client{anna}, "csv", day1); err != nil {
+		t.Fatal(err)
+	}
+	anna.Manager = "102"
+	if err := db.UpsertClients(ctx, []client.Client{anna}, "crm", day2); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		phone       string
+		before      time.Time
+		known       bool
+		wantManager string
+	}{
+		{"known after the first import, newest manager", anna.Phone, day1.Add(time.Hour), true, "102"},
+		{"not yet known at the import itself", anna.Phone, day1, false, "102"},
+		{"unknown phone", "+79260000001", day2.Add(time.Hour), false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, known, err := db.KnownClient(ctx, tt.phone, tt.before)
+			if err != nil || known != tt.known || m != tt.wantManager {
+				t.Errorf("KnownClient = %q, %v, %v; want %q, %v", m, known, err, tt.wantManager, tt.known)
+			}
+		})
+	}
+}

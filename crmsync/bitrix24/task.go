@@ -78,7 +78,8 @@ func (c *Client) SearchEntities(ctx context.Context, e164 string) ([]Entity, err
 // (tasks.task.add) linked to it through UF_CRM_TASK. A to-do needs an
 // item: without one the error is permanent ("no CRM entity"). Bitrix24 has
 // no idempotency key for either method, so a retried CreateTask whose
-// first answer was lost adds a second task.
+// first answer was lost adds a second task. A Priority to-do is due at once
+// and pings the manager at its deadline (pingOffsets [0], §6.10).
 func (c *Client) CreateTask(ctx context.Context, t crmsync.Task) error {
 	user, err := c.userID(t.CRMUserID)
 	if err != nil {
@@ -119,14 +120,18 @@ func (c *Client) CreateTask(ctx context.Context, t crmsync.Task) error {
 		if len(ents) == 0 {
 			return &crmsync.Error{Reason: "no CRM entity", Err: fmt.Errorf("bitrix24 create task: no contact, company or lead has the client's phone")}
 		}
-		_, err = c.Call(ctx, "crm.activity.todo.add", map[string]any{
+		todo := map[string]any{
 			"ownerTypeId":   ownerTypeIDs[ents[0].Type],
 			"ownerId":       ents[0].ID,
 			"deadline":      deadline,
 			"title":         t.Title,
 			"description":   t.Description,
 			"responsibleId": user,
-		})
+		}
+		if t.Priority {
+			todo["pingOffsets"] = []any{0} // remind at the deadline: at once
+		}
+		_, err = c.Call(ctx, "crm.activity.todo.add", todo)
 	}
 	if err != nil {
 		return fmt.Errorf("create task: %w", err)

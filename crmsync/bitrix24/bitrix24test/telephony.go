@@ -207,6 +207,8 @@ type Todo struct {
 	Deadline      string
 	Title         string
 	Description   string
+	// PingOffsets are the to-do's reminders, minutes before the deadline.
+	PingOffsets []int
 }
 
 // Todos returns every to-do and task added, in order.
@@ -230,9 +232,15 @@ func (s *Server) todoAdd(p map[string]any, _ time.Time) (result, *rpcError) {
 		return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "deadline is required")
 	}
 	resp, _ := atoi(p["responsibleId"])
+	var pings []int
+	for _, v := range list(p["pingOffsets"]) {
+		if n, ok := atoi(v); ok {
+			pings = append(pings, n)
+		}
+	}
 	s.seq++
 	s.todos = append(s.todos, Todo{Method: "crm.activity.todo.add", Owner: fmt.Sprintf("%s_%d", ownerPrefixes[owner], id),
-		ResponsibleID: resp, Deadline: dl, Title: str(p["title"]), Description: str(p["description"])})
+		ResponsibleID: resp, Deadline: dl, Title: str(p["title"]), Description: str(p["description"]), PingOffsets: pings})
 	return result{value: map[string]any{"id": s.seq}}, nil
 }
 
