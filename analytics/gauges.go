@@ -27,6 +27,8 @@ const (
 	// DefaultMaxExtraSources is how many ad sources seen in the data, beyond
 	// the configured ones, get a label of their own.
 	DefaultMaxExtraSources = 20
+	// DefaultRefreshTimeout bounds one refresh of the gauges.
+	DefaultRefreshTimeout = 30 * time.Second
 	// missedWindowDays is how far back the missed-call gauges look: today
 	// and the 6 calendar days before it.
 	missedWindowDays = 7
@@ -47,6 +49,9 @@ type GaugeOptions struct {
 	// are those of a source that is itself named "other"). Zero means
 	// DefaultMaxExtraSources; negative means none.
 	MaxExtraSources int
+	// Timeout bounds one refresh, all its queries together; zero means
+	// DefaultRefreshTimeout.
+	Timeout time.Duration
 }
 
 // Gauges are business metrics — talk time and calls today, open missed
@@ -55,10 +60,11 @@ type GaugeOptions struct {
 // cannot overload ClickHouse). Labels are configured manager ids and ad
 // sources, bounded as described at GaugeOptions; never names or phones.
 type Gauges struct {
-	store *Store
-	team  *Team
-	now   func() time.Time
-	log   *slog.Logger
+	store   *Store
+	team    *Team
+	now     func() time.Time
+	timeout time.Duration // of one refresh
+	log     *slog.Logger
 
 	sla         time.Duration
 	maxExtra    int
@@ -94,6 +100,9 @@ func NewGaugesWithOptions(reg prometheus.Registerer, store *Store, team *Team, o
 	if opts.CallbackSLA <= 0 {
 		opts.CallbackSLA = DefaultCallbackSLA
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultRefreshTimeout
+	}
 	switch {
 	case opts.MaxExtraSources == 0:
 		opts.MaxExtraSources = DefaultMaxExtraSources
@@ -102,7 +111,7 @@ func NewGaugesWithOptions(reg prometheus.Registerer, store *Store, team *Team, o
 	}
 	f := promauto.With(reg)
 	g := &Gauges{
-		store: store, team: team, now: time.Now, log: log,
+		store: store, team: team, now: time.Now, log: log, timeout: opts.Timeout,
 		sla: opts.CallbackSLA, maxExtra: opts.MaxExtraSources, sourceLabel: map[string]struct{}{otherSource: {}},
 		talkSeconds: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "callpulse_talk_seconds",
@@ -172,7 +181,10 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
+		rctx, cancel := context.WithTimeout(ctx, g.timeout)
+		err := g.Refresh(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			g.errors.Inc()
 			g.log.Warn("refresh business gauges", "err", err)
 		}

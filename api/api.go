@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -43,7 +44,7 @@ type Store interface {
 
 // Server holds the API's dependencies.
 type Server struct {
-	token   []byte
+	token   [sha256.Size]byte // SHA-256 of the API token
 	store   Store
 	team    *analytics.Team
 	targets analytics.Targets
@@ -60,7 +61,7 @@ type Server struct {
 
 // NewServer returns the API. token must not be empty.
 func NewServer(token string, store Store, team *analytics.Team, targets analytics.Targets, timeout time.Duration, log *slog.Logger) *Server {
-	return &Server{token: []byte(token), store: store, team: team, targets: targets, timeout: timeout, log: log}
+	return &Server{token: sha256.Sum256([]byte(token)), store: store, team: team, targets: targets, timeout: timeout, log: log}
 }
 
 // endpoint is one query route of the API.
@@ -104,7 +105,10 @@ func (s *Server) authorized(h http.Handler) http.Handler {
 		if !ok {
 			token = r.URL.Query().Get("access_token")
 		}
-		if token == "" || subtle.ConstantTimeCompare([]byte(token), s.token) != 1 {
+		// Digests are compared so that neither the content nor the length of
+		// the token leaks through timing.
+		sum := sha256.Sum256([]byte(token))
+		if token == "" || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="callpulse"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong Authorization: Bearer token")
 			return

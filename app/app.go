@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -150,6 +151,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		cancel()
 		return nil, err
 	}
+	tlsConfig, err := serverTLS(cfg.TLS)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	a.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		cancel()
@@ -163,12 +169,31 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	a.serveErr = make(chan error, 1)
-	go func() { a.serveErr <- a.server.Serve(a.listener) }()
-	log.Info("callpulse listening", "addr", a.Addr(), "clickhouse", cfg.ClickHouse.RedactedDSN(),
+	go func() {
+		if tlsConfig != nil {
+			a.serveErr <- a.server.ServeTLS(a.listener, "", "")
+			return
+		}
+		a.serveErr <- a.server.Serve(a.listener)
+	}()
+	log.Info("callpulse listening", "addr", a.Addr(), "tls", tlsConfig != nil, "clickhouse", cfg.ClickHouse.RedactedDSN(),
 		"data_dir", cfg.DataDir, "timezone", cfg.Timezone)
 	return a, nil
+}
+
+// serverTLS is the server's TLS configuration, or nil to serve plain HTTP.
+func serverTLS(c config.TLSConfig) (*tls.Config, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	cert, err := c.Load()
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // Addr is the address the HTTP server listens on.

@@ -39,6 +39,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 	gauges := analytics.NewGaugesWithOptions(a.reg, store, a.team(), analytics.GaugeOptions{
 		CallbackSLA: a.cfg.Analytics.CallbackSLA,
 		Sources:     sources,
+		Timeout:     a.cfg.ClickHouse.QueryTimeout,
 	}, a.log.With("component", "gauges"))
 	scoringGauges := scoring.NewGauges(a.reg, a.scorer, a.log.With("component", "scoring"))
 

@@ -43,6 +43,8 @@ type Config struct {
 	// Listen is the host:port the HTTP server (webhooks, API, /metrics)
 	// listens on.
 	Listen string `yaml:"listen"`
+	// TLS, when set, makes the server on Listen speak HTTPS.
+	TLS TLSConfig `yaml:"tls"`
 	// DataDir holds the spool and the daemon's state. A relative path is
 	// relative to the daemon's working directory.
 	DataDir string `yaml:"data_dir"`
@@ -101,6 +103,9 @@ type ClickHouseConfig struct {
 	// DSN is clickhouse://[user[:password]@]host:port/database[?options].
 	// It may hold a password: log RedactedDSN instead.
 	DSN string `yaml:"dsn"`
+	// DSNFile names a file holding the DSN (white space trimmed), so that
+	// its password need not be in this file.
+	DSNFile string `yaml:"dsn_file"`
 	// BatchRows is the number of rows at which the writer flushes a batch.
 	BatchRows int `yaml:"batch_rows"`
 	// BatchAge is how long the oldest row of a batch may wait before the
@@ -284,11 +289,22 @@ func (c *Config) ValidateForServe() error {
 	if c.Webhooks.Generic.Token == "" {
 		missing("webhooks.generic", EnvGenericToken)
 	}
-	if c.API.Token != "" && c.API.Token == c.Webhooks.Generic.Token {
-		errs = append(errs, &Error{
-			Path: "webhooks.generic.token",
-			Err:  errors.New("must differ from api.token: the PBX must not be able to read analytics"),
-		})
+	// Every credential a PBX holds must differ from the API token.
+	w := c.Webhooks
+	for _, s := range []struct {
+		path  string
+		value Secret
+	}{
+		{"webhooks.generic.token", w.Generic.Token}, {"webhooks.zadarma.secret", w.Zadarma.Secret},
+		{"webhooks.mango.api_key", w.Mango.APIKey}, {"webhooks.mango.api_salt", w.Mango.APISalt},
+		{"webhooks.gravitel.token", w.Gravitel.Token},
+	} {
+		if c.API.Token != "" && c.API.Token == s.value {
+			errs = append(errs, &Error{
+				Path: s.path,
+				Err:  errors.New("must differ from api.token: the PBX must not be able to read analytics"),
+			})
+		}
 	}
 	if len(errs) > 0 {
 		return errs

@@ -70,7 +70,7 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (*Confi
 	override(l, EnvListen, "listen", &cfg.Listen)
 	override(l, EnvDataDir, "data_dir", &cfg.DataDir)
 	override(l, EnvTimezone, "timezone", &cfg.Timezone)
-	override(l, EnvClickHouseDSN, "clickhouse.dsn", &cfg.ClickHouse.DSN)
+	l.dsn(&cfg.ClickHouse)
 	l.validate(&cfg)
 	if len(l.errs) > 0 {
 		// In file order; problems without a line (from the environment)
@@ -183,6 +183,20 @@ func override[T ~string](l *loader, name, path string, dst *T) bool {
 // from t.TokenFile if set, else as given in the file. path is t's YAML path.
 func (l *loader) token(t *TokenConfig, path, env string) {
 	l.secret(&t.Token, t.TokenFile, path, "token", env)
+}
+
+// dsn settles the ClickHouse DSN, which may hold a password, as a secret:
+// from CALLPULSE_CLICKHOUSE_DSN, else clickhouse.dsn_file, else the file's
+// clickhouse.dsn or the default.
+func (l *loader) dsn(c *ClickHouseConfig) {
+	var dsn Secret
+	if _, inFile := l.lines["clickhouse.dsn"]; inFile {
+		dsn = Secret(c.DSN)
+	}
+	l.secret(&dsn, c.DSNFile, "clickhouse", "dsn", EnvClickHouseDSN)
+	if dsn != "" {
+		c.DSN = string(dsn)
+	}
 }
 
 // secret settles the secret at path.key: from the environment variable env

@@ -36,8 +36,9 @@ type ZadarmaConfig struct {
 	Secret     Secret `yaml:"secret"`
 	SecretFile string `yaml:"secret_file"`
 	// APIKey is the user key of the API, for fetching recordings.
-	APIKey Secret `yaml:"api_key"`
-	APIURL string `yaml:"api_url"`
+	APIKey     Secret `yaml:"api_key"`
+	APIKeyFile string `yaml:"api_key_file"`
+	APIURL     string `yaml:"api_url"`
 	// Timezone is the zone of Zadarma's call_start times (default: timezone).
 	Timezone       string   `yaml:"timezone"`
 	RecordingHosts []string `yaml:"recording_hosts"`
@@ -47,6 +48,7 @@ type ZadarmaConfig struct {
 // when APIKey and APISalt are set.
 type MangoConfig struct {
 	APIKey         Secret   `yaml:"api_key"`
+	APIKeyFile     string   `yaml:"api_key_file"`
 	APISalt        Secret   `yaml:"api_salt"`
 	APISaltFile    string   `yaml:"api_salt_file"`
 	APIURL         string   `yaml:"api_url"`
@@ -116,8 +118,8 @@ type LiveConfig struct {
 func (l *loader) providerSecrets(c *Config) {
 	w := &c.Webhooks
 	l.secret(&w.Zadarma.Secret, w.Zadarma.SecretFile, "webhooks.zadarma", "secret", EnvZadarmaSecret)
-	override(l, EnvZadarmaAPIKey, "webhooks.zadarma.api_key", &w.Zadarma.APIKey)
-	override(l, EnvMangoAPIKey, "webhooks.mango.api_key", &w.Mango.APIKey)
+	l.secret(&w.Zadarma.APIKey, w.Zadarma.APIKeyFile, "webhooks.zadarma", "api_key", EnvZadarmaAPIKey)
+	l.secret(&w.Mango.APIKey, w.Mango.APIKeyFile, "webhooks.mango", "api_key", EnvMangoAPIKey)
 	l.secret(&w.Mango.APISalt, w.Mango.APISaltFile, "webhooks.mango", "api_salt", EnvMangoAPISalt)
 	l.secret(&w.Gravitel.Token, w.Gravitel.TokenFile, "webhooks.gravitel", "token", EnvGravitelToken)
 	l.secret(&c.Asterisk.Password, c.Asterisk.PasswordFile, "asterisk", "password", EnvAsteriskPassword)

@@ -23,6 +23,7 @@ var errEmpty = errors.New("must not be empty")
 // parsed DSN, upper-cases the default region and normalises line numbers.
 func (l *loader) validate(c *Config) {
 	l.validateListen(c.Listen)
+	l.validateTLS(&c.TLS)
 	if c.DataDir == "" {
 		l.fail("data_dir", errEmpty)
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: install and start what the tests need (ClickHouse, promtool),
-# run go vet and go test -race, fuzz each parser briefly, stop the servers.
+# run go vet and go test -race, govulncheck (when its database is
+# reachable), fuzz each parser briefly, stop the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -35,5 +36,7 @@ go vet ./...
 
 log "go test -race"
 go test -race -count=1 -timeout 20m ./...
+
+scripts/vulncheck.sh
 
 FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh

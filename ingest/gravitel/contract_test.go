@@ -67,6 +67,20 @@ func TestContract(t *testing.T) {
 			r.Body = []byte(strings.Replace(string(r.Body), "crm_token="+testToken+"&", "", 1))
 			return r
 		},
+		// The CRM API authenticates with a bare token and signs nothing: no
+		// Tamper. Its cmd=event carries no time, so COMPLETED and CANCELLED
+		// end the call when they arrive, and the latest end wins the fold:
+		// a stale replay (or a PBX retrying hours later) moves the end, and
+		// the talk time of a call whose history sends no talk time with it.
+		// Open finding, docs/security.md.
+		StaleMoves: func(c call.Call, at time.Time) call.Call {
+			if c.CallID == busy[len("callid="):] { // no COMPLETED or CANCELLED
+				return c
+			}
+			c.EndedAt = at.UTC().Truncate(time.Second)
+			c.TalkSeconds = call.Talk(c.Status, c.AnsweredAt, c.EndedAt, 0)
+			return c
+		},
 		Now: received,
 	})
 }

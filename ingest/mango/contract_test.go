@@ -67,8 +67,17 @@ func TestContract(t *testing.T) {
 		Want:     wantCalls,
 		Forge:    forge,
 		Strip:    strip,
+		Tamper:   tamper,
 		Now:      received,
 	})
+}
+
+// tamper changes the signed JSON payload and keeps key and sign.
+func tamper(r providertest.Request) providertest.Request {
+	v := mustForm(r)
+	v.Set(fieldJSON, v.Get(fieldJSON)+" ")
+	r.Body = []byte(v.Encode())
+	return r
 }
 
 // forge re-signs a request with a salt that is not ours.

@@ -6,8 +6,12 @@
 //   - every request delivered three times, all shuffled together, folds to
 //     exactly the same calls;
 //   - a forged and an unauthenticated request are refused with 401 or 403,
-//     with no events;
-//   - each fixture's garbage variants are refused with a 4xx *ingest.Error.
+//     with no events; so is a tampered one (signed content changed, the
+//     credentials kept) for adapters whose PBX signs the body;
+//   - every request replayed long after it was first accepted folds, with
+//     the originals, into the same calls. No PBX we support signs a request
+//     time (spec §0), so a captured request cannot be refused as stale: the
+//     protection against replay is that it changes nothing.
 package providertest
 
 import (
@@ -60,9 +64,23 @@ type Contract struct {
 	Forge func(Request) Request
 	// Strip returns a copy of a request without credentials.
 	Strip func(Request) Request
+	// Tamper, if set, returns a copy of a request whose signed content was
+	// changed while its credentials were kept. Nil for adapters whose PBX
+	// authenticates with a bare token and signs nothing (generic, Gravitel).
+	Tamper func(Request) Request
+	// StaleMoves, if set, is what a stale replay received at `at` may
+	// change in an expected call: only adapters that take event times from
+	// their arrival (a PBX event without a time of its own) set it, and
+	// must document it. Nil: a stale replay changes nothing.
+	StaleMoves func(c call.Call, at time.Time) call.Call
 	// Now is the receive time passed to Parse.
 	Now time.Time
 }
+
+// StaleAfter is how long after Now the stale replay arrives: longer than any
+// PBX retries, and across a month boundary (call_events is partitioned by
+// month of arrival).
+const StaleAfter = 45 * 24 * time.Hour
 
 // Run checks the contract.
 func Run(t *testing.T, c Contract) {
@@ -95,13 +113,40 @@ func Run(t *testing.T, c Contract) {
 			expectAuthError(t, c, c.Strip(r), i)
 		}
 	})
+	if c.Tamper != nil {
+		t.Run("tampered is refused", func(t *testing.T) {
+			for i, r := range c.Requests {
+				expectAuthError(t, c, c.Tamper(r), i)
+			}
+		})
+	}
+	t.Run("replayed stale folds the same", func(t *testing.T) {
+		stale := c.Now.Add(StaleAfter)
+		byCall := foldEvents(t, c, c.Requests, c.Now)
+		for id, evs := range foldEvents(t, c, c.Requests, stale) {
+			byCall[id] = append(byCall[id], evs...)
+		}
+		want := append([]call.Call(nil), c.Want...)
+		if c.StaleMoves != nil {
+			for i := range want {
+				want[i] = c.StaleMoves(want[i], stale)
+			}
+		}
+		assertCalls(t, fold(byCall), want)
+	})
 }
 
 func foldAll(t *testing.T, c Contract, reqs []Request) []call.Call {
 	t.Helper()
+	return fold(foldEvents(t, c, reqs, c.Now))
+}
+
+// foldEvents parses requests received at now and groups their events by call.
+func foldEvents(t *testing.T, c Contract, reqs []Request, now time.Time) map[string][]call.Event {
+	t.Helper()
 	byCall := map[string][]call.Event{}
 	for i, r := range reqs {
-		parsed, err := c.Provider.Parse(r.HTTP(), r.Body, c.Now)
+		parsed, err := c.Provider.Parse(r.HTTP(), r.Body, now)
 		if err != nil {
 			t.Fatalf("request %d (%s): %v", i, r.Path, err)
 		}
@@ -115,6 +160,10 @@ func foldAll(t *testing.T, c Contract, reqs []Request) []call.Call {
 			byCall[e.CallID] = append(byCall[e.CallID], e)
 		}
 	}
+	return byCall
+}
+
+func fold(byCall map[string][]call.Event) []call.Call {
 	var out []call.Call
 	for _, evs := range byCall {
 		out = append(out, call.Fold(evs))
