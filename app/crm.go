@@ -137,6 +137,7 @@ func (a *App) bitrix24Account(b config.Bitrix24Config) (crmAccount, error) {
 		Throttle:      throttle,
 		OAuthURL:      b.OAuthURL,
 		DefaultUserID: b.DefaultUserID,
+		InnerPhones:   b.InnerPhones,
 		CreateUnknown: b.CreateUnknown,
 		CRMSource:     b.CRMSource,
 		AddToChat:     b.AddToChat,

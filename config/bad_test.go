@@ -46,6 +46,7 @@ func TestBadFixtures(t *testing.T) {
 		"line_source.yml":             `:3: lines[0].source: invalid source "Yandex Direct": want 1 to 64 characters from a-z, 0-9, _, . and -`,
 		"dsn_database.yml":            `:2: clickhouse.dsn: no database: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"dsn_database_name.yml":       `:2: clickhouse.dsn: invalid database name "call-pulse": want letters, digits and _`,
+		"cluster_name.yml":            `:2: clickhouse.cluster: invalid cluster name "sales-cluster": want letters, digits and _`,
 		"dsn_scheme.yml":              `:2: clickhouse.dsn: scheme "http" is not clickhouse: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"dsn_port.yml":                `:2: clickhouse.dsn: host "127.0.0.1" is not host:port: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"batch_rows.yml":              `:2: clickhouse.batch_rows: expected an integer, got "10k"`,
@@ -60,7 +61,7 @@ func TestBadFixtures(t *testing.T) {
 		"token_file_missing.yml":      `:3: webhooks.generic.token_file: open testdata/bad/missing.token: no such file or directory`,
 		"token_file_empty.yml":        `:2: api.token_file: testdata/bad/empty.token is empty`,
 		"bitrix24_both.yml":           `:7: crm.bitrix24.webhook_url: set together with endpoint; use the application (endpoint, client_id, client_secret) or the webhook, not both`,
-		"bitrix24_no_user.yml":        `:2: crm.bitrix24.default_user_id: required without users: register and finish need a Bitrix24 user`,
+		"bitrix24_no_user.yml":        `:2: crm.bitrix24.default_user_id: required without users or inner_phones: register and finish need a Bitrix24 user`,
 		"bitrix24_user_id.yml":        `:5: crm.bitrix24.users.101: "ivanov": want a numeric Bitrix24 user id`,
 		"bitrix24_task.yml":           `:4: crm.bitrix24.task: "call": want todo (crm.activity.todo.add) or task (tasks.task.add)`,
 	}

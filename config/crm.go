@@ -63,8 +63,11 @@ type Bitrix24Config struct {
 	Task          string `yaml:"task"`
 	TaskCreatorID string `yaml:"task_creator_id"`
 	// Users maps PBX extensions to Bitrix24 user ids.
-	Users map[string]string  `yaml:"users"`
-	Pull  Bitrix24PullConfig `yaml:"pull"`
+	Users map[string]string `yaml:"users"`
+	// InnerPhones matches extensions without a users entry to the Bitrix24
+	// user whose internal number they are (the portal keeps the mapping).
+	InnerPhones bool               `yaml:"inner_phones"`
+	Pull        Bitrix24PullConfig `yaml:"pull"`
 }
 
 // Enabled reports whether a portal is configured.
@@ -121,7 +124,7 @@ func defaultCRM() CRMConfig {
 		RepeatLeads: true, RepeatLeadGap: 30 * 24 * time.Hour,
 		AmoCRM: AmoCRMConfig{Rate: 7, Burst: 7, Workers: 2, Source: "callpulse", CreateLeads: true,
 			Pull: AmoCRMPullConfig{Interval: 15 * time.Minute}},
-		Bitrix24: Bitrix24Config{Rate: 2, Burst: 48, Workers: 2, CreateUnknown: true, Task: "todo",
+		Bitrix24: Bitrix24Config{Rate: 2, Burst: 48, Workers: 2, CreateUnknown: true, Task: "todo", InnerPhones: true,
 			Pull: Bitrix24PullConfig{Interval: 15 * time.Minute, SourceField: "SOURCE_ID"}},
 	}
 }
@@ -198,8 +201,8 @@ func (l *loader) validateBitrix24(b Bitrix24Config) {
 			l.fail(p+".users."+ext, fmt.Errorf("%q: want a numeric Bitrix24 user id", id))
 		}
 	}
-	if b.Endpoint != "" && b.DefaultUserID == "" && len(b.Users) == 0 {
-		l.fail(p+".default_user_id", errors.New("required without users: register and finish need a Bitrix24 user"))
+	if b.Endpoint != "" && b.DefaultUserID == "" && len(b.Users) == 0 && !b.InnerPhones {
+		l.fail(p+".default_user_id", errors.New("required without users or inner_phones: register and finish need a Bitrix24 user"))
 	}
 	l.categoryMap(p+".pull.category_map", b.Pull.CategoryMap)
 	l.flagMap(p+".pull.flag_map", b.Pull.FlagMap)

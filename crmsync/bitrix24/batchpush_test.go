@@ -159,3 +159,52 @@ func finished(srv *bitrix24test.Server) int {
 	}
 	return n
 }
+
+// TestInnerPhones: an unmapped extension is matched to the Bitrix24 user
+// whose internal number it is; an extension no user has goes, on the
+// retry, to the default user.
+func TestInnerPhones(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			clk := newClock()
+			srv := bitrix24test.New(bitrix24test.Options{Now: clk.Now, Users: []int{1, 17}, InnerPhones: map[string]int{"101": 17}})
+			t.Cleanup(srv.Close)
+			tok := srv.IssueTokens()
+			c, err := New(Options{Endpoint: srv.Endpoint(), ClientID: "app.test", ClientSecret: "secret", OAuthURL: srv.OAuthURL(),
+				Tokens: &memStore{t: Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}},
+				DefaultUserID: "1", InnerPhones: true, Now: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			push := func(r crmsync.CallRecord) error {
+				if batch {
+					return c.PushCalls(context.Background(), []crmsync.CallRecord{r})[0].Err
+				}
+				_, err := c.PushCall(context.Background(), r)
+				return err
+			}
+			known := callRecord("generic:k", call.DirectionInbound, call.StatusAnswered, 30)
+			known.CRMUserID, known.Manager = "", "101"
+			if err := push(known); err != nil {
+				t.Fatalf("push with extension 101: %v", err)
+			}
+			stranger := callRecord("generic:s", call.DirectionInbound, call.StatusAnswered, 30)
+			stranger.CRMUserID, stranger.Manager, stranger.ClientPhone = "", "199", "+79161230000"
+			if ce := crmsync.Classify(push(stranger)); ce == nil || !ce.Retryable {
+				t.Fatalf("first push with extension 199 = %v, want a retryable error", ce)
+			}
+			if err := push(stranger); err != nil {
+				t.Fatalf("retry with extension 199: %v", err)
+			}
+			users := map[string]int{}
+			for _, cl := range srv.Calls() {
+				if cl.Finish != nil {
+					users[cl.ExternalCallID] = cl.UserID
+				}
+			}
+			if users["generic:k"] != 17 || users["generic:s"] != 1 {
+				t.Errorf("finished calls' users = %v, want generic:k → 17 (internal number 101), generic:s → 1 (default)", users)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ type Client struct {
 	unsaved bool   // tokens were refreshed but Tokens.Save failed
 
 	registered registrations // calls registered in this process, by key
+	noInner    stringSet     // extensions no portal user has as internal number
 }
 
 var (

@@ -80,6 +80,11 @@ type Options struct {
 	// CRMSource is sent as CRM_SOURCE (a SOURCE status id) with
 	// CreateUnknown; empty sends nothing.
 	CRMSource string
+	// InnerPhones identifies the user of a call whose manager has no
+	// CRMUserID by the manager's extension as the Bitrix24 user's internal
+	// number (USER_PHONE_INNER): the portal keeps the mapping. An extension
+	// no user has falls back to DefaultUserID.
+	InnerPhones bool
 	// AddToChat sends ADD_TO_CHAT=1 to register and finish (notify the
 	// manager in the messenger).
 	AddToChat bool

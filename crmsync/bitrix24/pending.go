@@ -49,3 +49,25 @@ func (p *registrations) put(key string, r registration) {
 		p.order = p.order[1:]
 	}
 }
+
+// stringSet is a small bounded set of strings, safe for concurrent use.
+type stringSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+func (s *stringSet) has(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[k]
+	return ok
+}
+
+func (s *stringSet) put(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxRemembered {
+		s.m = map[string]struct{}{}
+	}
+	s.m[k] = struct{}{}
+}

@@ -51,7 +51,7 @@ type registerResult struct {
 // again: Bitrix24 deduplicates registers only while a call is open. Nothing
 // is remembered across restarts (the outbox settles pushes durably).
 func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Ref, error) {
-	user, err := c.userID(r.CRMUserID)
+	user, err := c.callUser(r)
 	if err != nil {
 		return crmsync.Ref{}, err
 	}
@@ -67,7 +67,7 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 	if !retried {
 		raw, err := c.Call(ctx, "telephony.externalCall.register", reg)
 		if err != nil {
-			return crmsync.Ref{}, fmt.Errorf("push call: %w", err)
+			return crmsync.Ref{}, fmt.Errorf("push call: %w", c.userNotFound(user, err))
 		}
 		var res registerResult
 		if err := json.Unmarshal(raw, &res); err != nil || res.CallID == "" {
@@ -86,13 +86,13 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 	return crmsync.Ref{ID: callID}, nil
 }
 
-func (c *Client) finishParams(r crmsync.CallRecord, user int64, callID string) map[string]any {
+func (c *Client) finishParams(r crmsync.CallRecord, user portalUser, callID string) map[string]any {
 	fin := map[string]any{
 		"CALL_ID":     callID,
-		"USER_ID":     user,
 		"DURATION":    r.TalkSeconds,
 		"ADD_TO_CHAT": boolInt(c.opts.AddToChat),
 	}
+	user.set(fin)
 	if code, ok := statusCodes[r.Status]; ok {
 		fin["STATUS_CODE"] = code
 	}
@@ -114,7 +114,7 @@ func (c *Client) PushCalls(ctx context.Context, rs []crmsync.CallRecord) []crmsy
 	out := make([]crmsync.PushResult, len(rs))
 	type item struct {
 		i       int
-		user    int64
+		user    portalUser
 		callID  string
 		retried bool
 	}
@@ -125,7 +125,7 @@ func (c *Client) PushCalls(ctx context.Context, rs []crmsync.CallRecord) []crmsy
 			out[i].Err = &crmsync.Error{Retryable: true, Reason: "batch full", Err: errors.New("bitrix24: more calls than MaxBatch")}
 			continue
 		}
-		user, err := c.userID(r.CRMUserID)
+		user, err := c.callUser(r)
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -157,7 +157,7 @@ func (c *Client) PushCalls(ctx context.Context, rs []crmsync.CallRecord) []crmsy
 				err = malformed("telephony.externalCall.register", errors.New("no CALL_ID"))
 			}
 			if err != nil {
-				out[it.i].Err = fmt.Errorf("push call: %w", err)
+				out[it.i].Err = fmt.Errorf("push call: %w", c.userNotFound(it.user, err))
 				continue
 			}
 			it.callID = rr.CallID
@@ -205,7 +205,7 @@ func commandResult(res BatchResult, batchErr error, key string) (json.RawMessage
 	return raw, nil
 }
 
-func (c *Client) registerParams(r crmsync.CallRecord, user int64) (map[string]any, error) {
+func (c *Client) registerParams(r crmsync.CallRecord, user portalUser) (map[string]any, error) {
 	var typ int
 	switch r.Direction {
 	case call.DirectionInbound:
@@ -222,7 +222,6 @@ func (c *Client) registerParams(r crmsync.CallRecord, user int64) (map[string]an
 		return nil, invalid("push call", "no client phone")
 	}
 	p := map[string]any{
-		"USER_ID":          user,
 		"PHONE_NUMBER":     bitrixPhone(r.ClientPhone),
 		"TYPE":             typ,
 		"CRM_CREATE":       boolInt(c.opts.CreateUnknown),
@@ -230,6 +229,7 @@ func (c *Client) registerParams(r crmsync.CallRecord, user int64) (map[string]an
 		"ADD_TO_CHAT":      boolInt(c.opts.AddToChat),
 		"EXTERNAL_CALL_ID": r.Key,
 	}
+	user.set(p)
 	if !r.StartedAt.IsZero() {
 		p["CALL_START_DATE"] = r.StartedAt.In(c.opts.Location).Format(isoLayout)
 	}
@@ -285,6 +285,50 @@ func recordingFilename(key, rawURL string) string {
 		name = "call"
 	}
 	return name + ext
+}
+
+// portalUser names the Bitrix24 user of a call: by id, or by the internal
+// phone number (USER_PHONE_INNER, §6.2–6.3), which Bitrix24 resolves to
+// the user who has it.
+type portalUser struct {
+	id    int64
+	inner string
+}
+
+func (u portalUser) set(p map[string]any) {
+	if u.inner != "" {
+		p["USER_PHONE_INNER"] = u.inner
+		return
+	}
+	p["USER_ID"] = u.id
+}
+
+// callUser is the user of a call: its mapped CRMUserID; else, with
+// Options.InnerPhones, the manager's extension as the internal number
+// (unless the portal said no user has it); else DefaultUserID.
+func (c *Client) callUser(r crmsync.CallRecord) (portalUser, error) {
+	if r.CRMUserID == "" && c.opts.InnerPhones && r.Manager != "" && !c.noInner.has(r.Manager) {
+		return portalUser{inner: r.Manager}, nil
+	}
+	id, err := c.userID(r.CRMUserID)
+	return portalUser{id: id}, err
+}
+
+// userNotFound turns "User is not found" for an internal number into a
+// retryable error, remembering that no user has that number: the retry
+// falls back to DefaultUserID. Without a default user it stays permanent.
+func (c *Client) userNotFound(u portalUser, err error) error {
+	var ce *crmsync.Error
+	if u.inner == "" || !errors.As(err, &ce) || ce.Reason != codeCore ||
+		!strings.Contains(strings.ToLower(ce.Err.Error()), "user is not found") {
+		return err
+	}
+	c.noInner.put(u.inner)
+	if c.opts.DefaultUserID == "" {
+		return err
+	}
+	c.log.Info("bitrix24: no user has this internal number; calls of the extension go to the default user", "crm", c.opts.Name, "extension", u.inner)
+	return &crmsync.Error{Retryable: true, Reason: "internal number unknown", Err: err}
 }
 
 // userID is the numeric Bitrix24 user for a CRMUserID, or DefaultUserID.

@@ -32,6 +32,8 @@ type Options struct {
 	Drain float64
 	// Users are the active Bitrix24 user ids (1 and 17).
 	Users []int
+	// InnerPhones are the users' internal numbers (USER_PHONE_INNER → id).
+	InnerPhones map[string]int
 }
 
 // Server is a running emulator. Its methods are safe for concurrent use.

@@ -47,8 +47,17 @@ func (s *Server) Calls() []Call {
 	return out
 }
 
+// userOf is the user a call names: USER_ID, else the user whose internal
+// number is USER_PHONE_INNER (0 if none).
+func (s *Server) userOf(p map[string]any) int {
+	if user, ok := atoi(p["USER_ID"]); ok && user != 0 {
+		return user
+	}
+	return s.opts.InnerPhones[str(p["USER_PHONE_INNER"])]
+}
+
 func (s *Server) register(p map[string]any, now time.Time) (result, *rpcError) {
-	user, _ := atoi(p["USER_ID"])
+	user := s.userOf(p)
 	typ, _ := atoi(p["TYPE"])
 	phone, start := str(p["PHONE_NUMBER"]), str(p["CALL_START_DATE"])
 	switch {
@@ -103,7 +112,7 @@ func (s *Server) finish(p map[string]any, _ time.Time) (result, *rpcError) {
 	if !ok || id == "" {
 		return result{}, errorf(http.StatusBadRequest, "INVALID_ARGUMENT", "CALL_ID must be a string")
 	}
-	user, _ := atoi(p["USER_ID"])
+	user := s.userOf(p)
 	if !slices.Contains(s.opts.Users, user) {
 		return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "User is not found or is not active")
 	}
