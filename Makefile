@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/callpulse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet bench fuzz clean
+.PHONY: all build run test vet bench fuzz faults clean
 
 all: build
 
@@ -22,6 +22,10 @@ test:
 ## bench: load and throughput figures against their baselines
 bench: build
 	./scripts/bench.sh
+
+## faults: the fault suite — daemon killed, ClickHouse and CRM failing, spool full, re-delivery, clock skew (docs/reliability.md)
+faults:
+	./scripts/faults.sh $(FAULTS_ARGS)
 
 ## fuzz: longer fuzzing of every parser (FUZZTIME per target, default 60s)
 fuzz:

@@ -32,6 +32,10 @@ type Target struct {
 	URL    string
 	Header http.Header
 	Body   func(dst []byte, i uint64) []byte
+	// Done, if set, is told the outcome of the i-th request: its response
+	// (body read and closed; status and header still valid) or the error
+	// that left it without one. Workers call it concurrently.
+	Done func(i uint64, resp *http.Response, err error)
 
 	next atomic.Uint64
 }
@@ -147,20 +151,24 @@ type worker struct {
 // send posts one request and records its latency from intended.
 func (w *worker) send(intended time.Time) {
 	w.res.Sent++
-	w.buf = w.t.Body(w.buf[:0], w.t.next.Add(1)-1)
+	i := w.t.next.Add(1) - 1
+	w.buf = w.t.Body(w.buf[:0], i)
 	req, err := http.NewRequest(http.MethodPost, w.t.URL, bytes.NewReader(w.buf))
 	if err != nil {
-		w.fail(err.Error())
+		w.fail(i, err)
 		return
 	}
 	req.Header = w.hdr
 	resp, err := w.client.Do(req)
 	if err != nil {
-		w.fail(err.Error())
+		w.fail(i, err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, resp.Body) // read to the end to reuse the connection
 	resp.Body.Close()
+	if w.t.Done != nil {
+		w.t.Done(i, resp, nil)
+	}
 	w.res.Latencies = append(w.res.Latencies, time.Since(intended))
 	if resp.StatusCode/100 == 2 {
 		w.res.OK++
@@ -172,10 +180,13 @@ func (w *worker) send(intended time.Time) {
 	}
 }
 
-func (w *worker) fail(msg string) {
+func (w *worker) fail(i uint64, err error) {
 	w.res.Failed++
 	if w.res.FirstErr == "" {
-		w.res.FirstErr = msg
+		w.res.FirstErr = err.Error()
+	}
+	if w.t.Done != nil {
+		w.t.Done(i, nil, err)
 	}
 }
 

@@ -158,3 +158,49 @@ func TestCallSnapshotIsAValidGenericWebhook(t *testing.T) {
 		}
 	}
 }
+
+// Done hears of every request once, by index, with the status the server
+// answered; requests to a closed server end with an error.
+func TestDoneReportsEachRequest(t *testing.T) {
+	tgt, rec := newTarget(t)
+	var mu sync.Mutex
+	status := map[uint64]int{}
+	tgt.Done = func(i uint64, resp *http.Response, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, dup := status[i]; dup {
+			t.Errorf("request %d reported twice", i)
+		}
+		switch {
+		case err != nil:
+			status[i] = -1
+		default:
+			status[i] = resp.StatusCode
+		}
+	}
+	res := Fixed(context.Background(), tgt, Options{Duration: 100 * time.Millisecond, Rate: 1000, Workers: 4})
+	var ok, unavailable int64
+	for i := range uint64(res.Sent) {
+		switch status[i] {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable:
+			unavailable++
+		default:
+			t.Errorf("request %d: status %d", i, status[i])
+		}
+	}
+	if int64(len(status)) != res.Sent || ok != res.OK || unavailable != rec.failed.Load() {
+		t.Errorf("reported %d requests (%d ok, %d 503), result sent %d ok %d, server failed %d",
+			len(status), ok, unavailable, res.Sent, res.OK, rec.failed.Load())
+	}
+
+	closed := &Target{URL: "http://127.0.0.1:1/", Body: CallSnapshot("c"), Done: func(i uint64, resp *http.Response, err error) {
+		if resp != nil || err == nil {
+			t.Errorf("request %d to a closed port: response %v, error %v", i, resp, err)
+		}
+	}}
+	if res := Saturate(context.Background(), closed, Options{Duration: 10 * time.Millisecond, Workers: 1}); res.Failed != res.Sent {
+		t.Errorf("closed port: %d failed of %d sent", res.Failed, res.Sent)
+	}
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: install and start what the tests need (ClickHouse, promtool),
-# run go vet and go test -race, govulncheck (when its database is
-# reachable), fuzz each parser briefly, stop the servers.
+# run go vet and go test -race, the short fault suite, govulncheck (when its
+# database is reachable), fuzz each parser briefly, stop the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -36,6 +36,9 @@ go vet ./...
 
 log "go test -race"
 go test -race -count=1 -timeout 20m ./...
+
+log "fault suite, short form (make faults runs the full one)"
+scripts/faults.sh -short
 
 scripts/vulncheck.sh
 

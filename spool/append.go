@@ -184,6 +184,12 @@ func (s *Spool) admit(batch []*appendReq) []*appendReq {
 	broken, used := s.broken, s.bytes
 	s.mu.Unlock()
 
+	free := int64(-1)
+	if s.hooks.freeBytes != nil {
+		free = s.hooks.freeBytes(s.dir)
+	} else {
+		free = freeBytes(s.dir)
+	}
 	admitted := batch[:0]
 	for _, req := range batch {
 		size := int64(len(req.frames))
@@ -195,8 +201,12 @@ func (s *Spool) admit(batch []*appendReq) []*appendReq {
 		case s.opts.MaxBytes > 0 && used+size > s.opts.MaxBytes:
 			s.fail(req, errFull(fmt.Errorf("%d bytes used, %d more requested, limit %d",
 				used, size, s.opts.MaxBytes)))
+		case free >= 0 && free-size < DiskReserve:
+			s.fail(req, errFull(fmt.Errorf("%d bytes free on the file system, %d requested, %d kept for cursor commits",
+				free, size, DiskReserve)))
 		default:
 			used += size
+			free -= size
 			admitted = append(admitted, req)
 		}
 	}

@@ -228,3 +228,47 @@ func TestNextWaitsForDurableRecords(t *testing.T) {
 		t.Fatalf("Next with nothing to read and a cancelled ctx = %v, want context.Canceled", err)
 	}
 }
+
+// TestDiskReserveKeepsRoomForCursorCommits: on a file system about to fill
+// up, appends fail with ErrFull while DiskReserve bytes are still free, so
+// consumers can commit their cursors and the spool can free space.
+func TestDiskReserveKeepsRoomForCursorCommits(t *testing.T) {
+	dir := t.TempDir()
+	const capacity = DiskReserve + 300 // a tiny file system: the reserve and 300 bytes
+	used := func() int64 {
+		var n int64
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil && e.Name() != "LOCK" {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	free := func(string) int64 { return capacity - used() }
+	s := openTest(t, Options{Dir: dir, SegmentBytes: 64}, hooks{freeBytes: free})
+	r := mustReader(t, s, "r")
+	rec := payload("x", 40)
+	appended := 0
+	for {
+		if _, err := s.Append(context.Background(), rec); err != nil {
+			if !errors.Is(err, ErrFull) || RetryAfter(err) != FullRetryAfter {
+				t.Fatalf("Append on a full file system = %v, want ErrFull with RetryAfter", err)
+			}
+			break
+		}
+		if appended++; appended > 20 {
+			t.Fatal("the disk reserve is not enforced")
+		}
+	}
+	if f := capacity - used(); f < DiskReserve {
+		t.Fatalf("%d bytes left free, want at least the %d-byte reserve", f, DiskReserve)
+	}
+	drain(t, r)
+	if err := r.Commit(uint64(appended)); err != nil {
+		t.Fatalf("Commit on a nearly full file system: %v", err)
+	}
+	if seq := mustAppend(t, s, rec)[0]; seq != uint64(appended)+1 {
+		t.Fatalf("Append after the commit freed space got seq %d, want %d", seq, appended+1)
+	}
+}

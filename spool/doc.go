@@ -25,8 +25,9 @@
 //   - With Options.MaxBytes set, Append fails with ErrFull (and a RetryAfter)
 //     instead of writing past the limit; it works again once consumers have
 //     committed and segments were deleted. Running out of disk space or quota
-//     is reported as ErrFull too. Leave headroom on the disk for cursor
-//     files: committing is what frees space.
+//     is reported as ErrFull too, and appends stop DiskReserve bytes before
+//     the file system is full: cursor commits (a temporary file renamed)
+//     need that room, and committing is what frees space.
 //
 // # Files
 //

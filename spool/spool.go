@@ -37,6 +37,7 @@ type hooks struct {
 	enqueued     func()                        // after Append queued its request
 	beforeCommit func()                        // committer took a batch, before writing it
 	wrapFile     func(segmentFile) segmentFile // wraps every active segment file
+	freeBytes    func(dir string) int64        // free space on dir's file system (default freeBytes)
 }
 
 // Spool is a durable, append-only, multi-consumer record log in one

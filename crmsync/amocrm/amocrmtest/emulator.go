@@ -3,14 +3,18 @@
 // POST /api/v4/calls (attach by phone, uniq dedup), /api/v4/leads/complex,
 // PATCH notes, /api/v4/tasks, GET /api/v4/leads (filter[updated_at], paging,
 // 204 past the end, with=loss_reason,contacts) and GET /api/v4/contacts,
-// a per-account token bucket answering 429, and scripted failures.
+// a per-account token bucket answering 429, and scripted faults (error
+// statuses, slow answers, hung requests, connection resets).
 package amocrmtest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -53,9 +57,15 @@ type Server struct {
 	reqLog    []Request
 }
 
+// failure is one scripted fault, applied to one request in queue order:
+// an error status, a delay before serving, or a connection reset (after
+// serving the request when served is set).
 type failure struct {
 	status     int
 	retryAfter time.Duration
+	delay      time.Duration
+	reset      bool
+	served     bool
 }
 
 // Request is one request the emulator received.
@@ -63,7 +73,8 @@ type Request struct {
 	Method, Path string
 	Query        string
 	At           time.Time // on the emulator clock
-	Status       int
+	Status       int       // as served; -1 if it hung, 0 if reset unserved
+	Reset        bool      // the connection was reset: the client saw no answer
 }
 
 // Contact is a contact card.
@@ -154,7 +165,28 @@ func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.fail = append(s.fail, failure{status, retryAfter})
+		s.fail = append(s.fail, failure{status: status, retryAfter: retryAfter})
+	}
+}
+
+// SlowNext makes the next n requests wait d (or until the client gives
+// up) before they are served as usual.
+func (s *Server) SlowNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.fail = append(s.fail, failure{delay: d})
+	}
+}
+
+// ResetNext makes the next n requests end in a TCP reset instead of an
+// answer. With served set each request is served first, so the CRM applies
+// it and only the answer is lost; otherwise nothing is applied.
+func (s *Server) ResetNext(n int, served bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.fail = append(s.fail, failure{reset: true, served: served})
 	}
 }
 
@@ -181,6 +213,42 @@ func (s *Server) Calls() []crmtest.Call {
 		out[i] = c.c
 	}
 	return out
+}
+
+// Leads returns the leads, by id.
+func (s *Server) Leads() []Lead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Lead, 0, len(s.leads))
+	for _, l := range s.leads {
+		c := *l
+		c.ContactIDs = append([]int64(nil), l.ContactIDs...)
+		c.Fields = maps.Clone(l.Fields)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Lead) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Contact returns the contact with the id.
+func (s *Server) Contact(id int64) (Contact, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.contacts[id]
+	if c == nil {
+		return Contact{}, false
+	}
+	out := *c
+	out.Phones = append([]string(nil), c.Phones...)
+	return out, true
+}
+
+// Scripted is the number of scripted faults (FailNext, SlowNext,
+// ResetNext) not applied yet.
+func (s *Server) Scripted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.fail)
 }
 
 // Tasks returns the tasks, in creation order.

@@ -4,7 +4,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,15 +16,34 @@ import (
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	status := s.admit(w, r)
-	if status == 0 {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	status, f := s.admit(w, r)
+	if status == 0 && (!f.reset || f.served) {
+		var out http.ResponseWriter = w
+		if f.reset {
+			out = httptest.NewRecorder() // served, but the answer is lost
+		}
+		rec := &statusRecorder{ResponseWriter: out, status: http.StatusOK}
 		s.route(rec, r)
 		status = rec.status
 	}
 	s.mu.Lock()
-	s.reqLog = append(s.reqLog, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: s.opts.Now(), Status: status})
+	s.reqLog = append(s.reqLog, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: s.opts.Now(), Status: status, Reset: f.reset})
 	s.mu.Unlock()
+	if f.reset { // after logging: the client may look at the log as soon as it sees the reset
+		resetConn(w)
+	}
+}
+
+// resetConn closes the request's connection with a TCP RST (SO_LINGER 0).
+func resetConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }
 
 type statusRecorder struct {
@@ -32,9 +53,10 @@ type statusRecorder struct {
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
 
-// admit applies scripted failures, the rate limit and auth; it returns the
-// status it answered with, or 0 to route the request.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) int {
+// admit applies scripted faults, the rate limit and auth; it returns the
+// status it answered with, or 0 to route the request, and the fault taken
+// from the script: serve carries out a reset (routing first if served).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (int, failure) {
 	s.mu.Lock()
 	s.requests++
 	if s.hang > 0 {
@@ -43,24 +65,41 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) int {
 		// The server notices a client that gave up only once the body is read.
 		io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
-		return -1
+		return -1, failure{}
 	}
+	var f failure
 	if len(s.fail) > 0 {
-		f := s.fail[0]
+		f = s.fail[0]
 		s.fail = s.fail[1:]
+	}
+	switch {
+	case f.status != 0:
 		s.mu.Unlock()
 		if f.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
 		}
 		problem(w, f.status, http.StatusText(f.status))
-		return f.status
+		return f.status, f
+	case f.reset && !f.served:
+		s.mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		return 0, f // serve resets the connection without routing
+	case f.reset:
+		w = httptest.NewRecorder() // served as usual, but the answer is lost
+	case f.delay > 0:
+		s.mu.Unlock()
+		select {
+		case <-time.After(f.delay):
+		case <-r.Context().Done():
+		}
+		s.mu.Lock()
 	}
 	if !s.limiter.AllowN(s.opts.Now(), 1) {
 		s.throttled++
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
 		problem(w, http.StatusTooManyRequests, "Too Many Requests")
-		return http.StatusTooManyRequests
+		return http.StatusTooManyRequests, f
 	}
 	revoked := s.revoked
 	s.mu.Unlock()
@@ -68,9 +107,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) int {
 	want := "Bearer " + s.opts.Token
 	if revoked || subtle.ConstantTimeCompare([]byte(auth), []byte(want)) != 1 {
 		problem(w, http.StatusUnauthorized, "Unauthorized")
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, f
 	}
-	return 0
+	return 0, f
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,63 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+)
+
+// pollEvery is how often waitFor checks its condition.
+const pollEvery = 20 * time.Millisecond
+
+// waitFor checks cond until it holds, returns an error, ctx ends or
+// within has passed. It is how the harness waits on the state of the
+// daemon, ClickHouse and the CRM: never a fixed sleep.
+func waitFor(ctx context.Context, within time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
+	return waitForEvery(ctx, within, pollEvery, what, cond)
+}
+
+// waitForEvery is waitFor checking every interval.
+func waitForEvery(ctx context.Context, within, every time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := cond(ctx)
+		if err != nil {
+			return fmt.Errorf("wait until %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait until %s: not within %v", what, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// await waits for ch to close, ctx to end or within to pass.
+func await(ctx context.Context, within time.Duration, what string, ch <-chan struct{}) error {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait until %s: %w", what, ctx.Err())
+	case <-t.C:
+		return fmt.Errorf("wait until %s: not within %v", what, within)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
