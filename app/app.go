@@ -92,6 +92,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 
 	a.db, err = warehouse.Open(cfg.ClickHouse.DSN, warehouse.Options{
 		DialTimeout: cfg.ClickHouse.DialTimeout, QueryTimeout: cfg.ClickHouse.QueryTimeout,
+		Cluster: cfg.ClickHouse.Cluster,
 	})
 	if err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ func TestBadFixtures(t *testing.T) {
 		"line_source.yml":             `:3: lines[0].source: invalid source "Yandex Direct": want 1 to 64 characters from a-z, 0-9, _, . and -`,
 		"dsn_database.yml":            `:2: clickhouse.dsn: no database: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"dsn_database_name.yml":       `:2: clickhouse.dsn: invalid database name "call-pulse": want letters, digits and _`,
+		"cluster_name.yml":            `:2: clickhouse.cluster: invalid cluster name "sales-cluster": want letters, digits and _`,
 		"dsn_scheme.yml":              `:2: clickhouse.dsn: scheme "http" is not clickhouse: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"dsn_port.yml":                `:2: clickhouse.dsn: host "127.0.0.1" is not host:port: want clickhouse://[user[:password]@]host:port/database[?options]`,
 		"batch_rows.yml":              `:2: clickhouse.batch_rows: expected an integer, got "10k"`,

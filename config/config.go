@@ -113,6 +113,10 @@ type ClickHouseConfig struct {
 	BatchAge     time.Duration `yaml:"batch_age"`
 	DialTimeout  time.Duration `yaml:"dial_timeout"`
 	QueryTimeout time.Duration `yaml:"query_timeout"`
+	// Cluster names a ClickHouse cluster (remote_servers) of one shard
+	// with replicas; migrations then create replicated tables on every
+	// server of it (docs/operations.md, "Scale-out"). Empty: one server.
+	Cluster string `yaml:"cluster"`
 
 	addr     string
 	database string

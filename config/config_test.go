@@ -70,6 +70,7 @@ func TestGood(t *testing.T) {
 			BatchAge:     250 * time.Millisecond,
 			DialTimeout:  3 * time.Second,
 			QueryTimeout: time.Minute,
+			Cluster:      "sales_cluster",
 			addr:         "ch.internal:9440",
 			database:     "sales",
 		},

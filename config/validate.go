@@ -108,6 +108,9 @@ func (l *loader) validateClickHouse(c *ClickHouseConfig) {
 	l.positive("clickhouse.batch_age", c.BatchAge)
 	l.positive("clickhouse.dial_timeout", c.DialTimeout)
 	l.positive("clickhouse.query_timeout", c.QueryTimeout)
+	if c.Cluster != "" && !isWord(c.Cluster) {
+		l.fail("clickhouse.cluster", fmt.Errorf("invalid cluster name %q: want letters, digits and _", c.Cluster))
+	}
 }
 
 // parseDSN checks that dsn is clickhouse://[user[:password]@]host:port/db[?query]

@@ -14,7 +14,23 @@ _apt_updated=""
 ensure_cmd() {
   local cmd=$1; shift
   command -v "$cmd" >/dev/null 2>&1 && return 0
-  command -v apt-get >/dev/null 2>&1 || die "$cmd is missing and this is not a Debian/Ubuntu system: install $* by hand"
+  install_pkgs "$cmd" "$@"
+  command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $*"
+}
+
+# ensure_file FILE PKG...: install Debian packages PKG... unless FILE exists
+# (for packages that put no command on PATH, such as zookeeper).
+ensure_file() {
+  local file=$1; shift
+  [ -e "$file" ] && return 0
+  install_pkgs "$file" "$@"
+  [ -e "$file" ] || die "$file still missing after installing $*"
+}
+
+# install_pkgs WHAT PKG...: apt-get install PKG..., which provide WHAT.
+install_pkgs() {
+  local what=$1; shift
+  command -v apt-get >/dev/null 2>&1 || die "$what is missing and this is not a Debian/Ubuntu system: install $* by hand"
   if [ -z "$_apt_updated" ]; then
     log "apt-get update"
     as_root apt-get update -qq || die "apt-get update failed"
@@ -23,7 +39,6 @@ ensure_cmd() {
   log "installing $*"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
     || die "apt-get install $* failed"
-  command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $*"
 }
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on.

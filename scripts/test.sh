@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null || die "Go is not installed (https://go.dev/doc/install)"
 ensure_cmd clickhouse-server clickhouse-server clickhouse-client
 ensure_cmd promtool prometheus
+# The scale-out tests (internal/chcluster): a private ZooKeeper for the
+# replicated ClickHouse cluster (Debian's package brings Java), and HAProxy
+# to check the load balancer examples in deploy/cluster.
+ensure_file /usr/share/java/zookeeper.jar zookeeper
+ensure_cmd haproxy haproxy
 # The e-mail report tests: a real SMTP server with an HTTP API (maildev, from
 # npm) and headless Chromium to render the HTML.
 ensure_cmd chromium chromium fonts-dejavu-core

@@ -78,28 +78,46 @@ func splitStatements(sql string) []string {
 // runs), so two daemons migrating at once, or a run interrupted half way,
 // are safe. A migration that backfills a large store takes minutes (0008:
 // about 3 at 10M calls on 2 cores). It returns the versions it applied.
+// With Options.Cluster, the statements are rewritten for the cluster
+// (cluster.go) and run on every server.
 func (db *DB) Migrate(ctx context.Context) ([]uint32, error) {
 	migrations, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
+	if db.opts.Cluster != "" {
+		return db.migrateCluster(ctx, migrations)
+	}
 	if err := db.createDatabase(ctx); err != nil {
 		return nil, err
 	}
-	if err := db.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations"+
-		" (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"); err != nil {
+	if err := db.exec(ctx, createSchemaMigrations); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
+	plan := make([][]string, len(migrations))
+	for i, m := range migrations {
+		plan[i] = m.Statements
+	}
+	return db.applyMigrations(ctx, migrations, plan)
+}
+
+// createSchemaMigrations creates the table that records applied migrations.
+const createSchemaMigrations = "CREATE TABLE IF NOT EXISTS schema_migrations" +
+	" (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"
+
+// applyMigrations runs the statements plan[i] of each migrations[i] not yet
+// recorded in schema_migrations, and records it.
+func (db *DB) applyMigrations(ctx context.Context, migrations []Migration, plan [][]string) ([]uint32, error) {
 	done, err := db.appliedMigrations(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var applied []uint32
-	for _, m := range migrations {
+	for n, m := range migrations {
 		if done[m.Version] {
 			continue
 		}
-		for i, stmt := range m.Statements {
+		for i, stmt := range plan[n] {
 			if err := db.execMigration(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}

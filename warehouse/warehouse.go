@@ -21,6 +21,11 @@ import (
 type Options struct {
 	DialTimeout  time.Duration
 	QueryTimeout time.Duration
+	// Cluster is the name of a ClickHouse cluster (remote_servers) of one
+	// shard with replicas: migrations then create replicated tables on
+	// every server, read and written through Distributed tables (see
+	// cluster.go). Empty for a single server.
+	Cluster string
 }
 
 // DB is an open ClickHouse connection bound to callpulse's database.
@@ -56,6 +61,12 @@ func Open(dsn string, opts Options) (*DB, error) {
 		opts.QueryTimeout = 30 * time.Second
 	}
 	copts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	if opts.Cluster != "" {
+		if !dbName.MatchString(opts.Cluster) {
+			return nil, fmt.Errorf("clickhouse cluster name %q: want letters, digits and _", opts.Cluster)
+		}
+		clusterSettings(copts)
+	}
 	conn, err := clickhouse.Open(copts)
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse: %w", err)

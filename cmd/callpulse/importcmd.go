@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/warehouse"
@@ -50,7 +51,7 @@ func runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	db, _, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
+	db, _, err := openWarehouse(ctx, cfg.ClickHouse)
 	if err != nil {
 		return err
 	}
@@ -84,8 +85,8 @@ func readImport(kind string, in io.Reader, norm importer.Normalizer, loc *time.L
 
 // openWarehouse opens ClickHouse and applies migrations (which creates the
 // database on first use), so every command finds the schema it needs.
-func openWarehouse(ctx context.Context, dsn string, dial, query time.Duration) (*warehouse.DB, []uint32, error) {
-	db, err := warehouse.Open(dsn, warehouse.Options{DialTimeout: dial, QueryTimeout: query})
+func openWarehouse(ctx context.Context, c config.ClickHouseConfig) (*warehouse.DB, []uint32, error) {
+	db, err := warehouse.Open(c.DSN, warehouse.Options{DialTimeout: c.DialTimeout, QueryTimeout: c.QueryTimeout, Cluster: c.Cluster})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,7 +49,7 @@ func runReport(ctx context.Context, args []string) error {
 			return fmt.Errorf("--date %q: want YYYY-MM-DD", *date)
 		}
 	}
-	db, _, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
+	db, _, err := openWarehouse(ctx, cfg.ClickHouse)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, applied, err := openWarehouse(ctx, cfg.ClickHouse.DSN, cfg.ClickHouse.DialTimeout, cfg.ClickHouse.QueryTimeout)
+	db, applied, err := openWarehouse(ctx, cfg.ClickHouse)
 	if err != nil {
 		return err
 	}

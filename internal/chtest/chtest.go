@@ -77,18 +77,38 @@ type Server struct {
 	t    testing.TB
 	dir  string
 	port int
+	opts Options
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// Options configure a private server started with StartWith.
+type Options struct {
+	// Port is the native-protocol port; 0 picks a free one. A cluster's
+	// servers need their ports before any of them starts.
+	Port int
+	// Config is XML added inside <yandex> of the server's config.xml, such
+	// as a cluster definition (internal/chcluster).
+	Config string
 }
 
 // Start runs a private clickhouse-server for this test; it is stopped when
 // the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("clickhouse-server"); err != nil {
 		Unavailable(t, "clickhouse-server is not installed")
 	}
-	s := &Server{t: t, dir: t.TempDir(), port: freePort(t)}
+	if opts.Port == 0 {
+		opts.Port = freePort(t)
+	}
+	s := &Server{t: t, dir: t.TempDir(), port: opts.Port, opts: opts}
 	s.writeConfig()
 	s.Restart()
 	t.Cleanup(s.Stop)
@@ -97,6 +117,9 @@ func Start(t testing.TB) *Server {
 
 // Addr is the server's native-protocol address.
 func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+
+// Dir is the server's directory: config, data, and its logs under log/.
+func (s *Server) Dir() string { return s.dir }
 
 // Stop kills the server and waits for it to exit. Data stays on disk.
 func (s *Server) Stop() {
@@ -169,7 +192,8 @@ func (s *Server) writeConfig() {
 <path>DIR/data/</path><tmp_path>DIR/tmp/</tmp_path><user_files_path>DIR/user_files/</user_files_path>
 <format_schema_path>DIR/format_schemas/</format_schema_path><users_config>DIR/users.xml</users_config>
 <default_profile>default</default_profile><default_database>default</default_database>
-<mark_cache_size>268435456</mark_cache_size></yandex>`)
+<mark_cache_size>268435456</mark_cache_size>EXTRA</yandex>`)
+	cfg = strings.Replace(cfg, "EXTRA", s.opts.Config, 1)
 	for name, body := range map[string]string{"users.xml": users, "config.xml": cfg} {
 		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
 			s.t.Fatal(err)
