@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/callpulse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test vet bench fuzz faults clean
+.PHONY: all build run test vet bench soak fuzz faults clean
 
 all: build
 
@@ -22,6 +22,10 @@ test:
 ## bench: load and throughput figures against their baselines
 bench: build
 	./scripts/bench.sh
+
+## soak: 10 minutes at 2,000 events/s; memory, goroutines and open files must stay flat
+soak: build
+	BENCH_ARGS="-soak $${SOAK:-10m} -soak-rate $${SOAK_RATE:-2000}" ./scripts/bench.sh
 
 ## faults: the fault suite — daemon killed, ClickHouse and CRM failing, spool full, re-delivery, clock skew (docs/reliability.md)
 faults:

@@ -8,6 +8,7 @@
 #   BENCH_CONNS=64      connections at saturation
 #   BENCH_PROFILE=0     skip the CPU profile of an in-process daemon at saturation
 #                       (on by default: prints where its time goes, out/bench/cpu.pprof)
+#   BENCH_ARGS="..."    more callpulse-bench flags, e.g. "-soak 10m" (make soak)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -28,7 +29,7 @@ port=$(scripts/clickhouse.sh start "$tmp/clickhouse")
 log "private ClickHouse on 127.0.0.1:$port"
 
 profile_args=()
-if [ "${BENCH_PROFILE:-1}" = 1 ]; then
+if [ "${BENCH_PROFILE:-1}" = 1 ] && [[ "${BENCH_ARGS:-}" != *-soak* ]]; then
   mkdir -p out/bench
   profile_args=(-cpuprofile out/bench/cpu.pprof)
 fi
@@ -42,9 +43,9 @@ bin/callpulse-bench \
   -duration "${BENCH_DURATION:-10s}" \
   -rate "${BENCH_RATE:-5000}" \
   -conns "${BENCH_CONNS:-64}" \
-  "${profile_args[@]}"
+  "${profile_args[@]}" ${BENCH_ARGS:-}
 
-if [ "${BENCH_PROFILE:-1}" = 1 ]; then
+if [ ${#profile_args[@]} -gt 0 ]; then
   echo
   echo "== Where the daemon's CPU goes (in-process profile, goroutines labelled side=daemon; cumulative) =="
   reqs=$(cat out/bench/cpu.pprof.requests)

@@ -35,6 +35,12 @@ func startDaemon(bin, chAddr, database string) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startDaemonIn(bin, chAddr, database, dir)
+}
+
+// startDaemonIn starts the daemon with its data under dir/data (which may
+// hold a spool already); stop removes dir.
+func startDaemonIn(bin, chAddr, database, dir string) (*daemon, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err

@@ -37,8 +37,10 @@ type flags struct {
 	chPID, workers, conns, rows, rowB int
 	rate                              float64
 	duration, warmup, drainWatch      time.Duration
-	ingest, writer, crm               bool
-	crmCalls                          int
+	ingest, writer, crm, rss          bool
+	crmCalls, replay                  int
+	soak, soakEvery                   time.Duration
+	soakRate                          float64
 }
 
 func main() {
@@ -60,6 +62,11 @@ func main() {
 	flag.BoolVar(&f.writer, "writer", true, "run the ClickHouse writer comparison")
 	flag.BoolVar(&f.crm, "crm", true, "run the CRM push throughput against the Bitrix24 limits")
 	flag.IntVar(&f.crmCalls, "crm-calls", 3000, "calls pushed in the CRM run")
+	flag.BoolVar(&f.rss, "rss", true, "measure the daemon's memory at 10,000 events/s")
+	flag.IntVar(&f.replay, "replay", 1_000_000, "time the replay of this many spooled events into ClickHouse (0: skip)")
+	flag.DurationVar(&f.soak, "soak", 0, "soak at -soak-rate for this long instead of the other runs (make soak: 10m)")
+	flag.Float64Var(&f.soakRate, "soak-rate", 2000, "events/s during the soak")
+	flag.DurationVar(&f.soakEvery, "soak-every", 30*time.Second, "sampling interval of the soak")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -78,6 +85,18 @@ func run(ctx context.Context, f flags) (err error) {
 			verdict = "MISSED"
 		}
 		verdicts = append(verdicts, fmt.Sprintf("%s %-56s measured %s", verdict, name, got))
+	}
+	if f.soak > 0 {
+		flat, err := soak(ctx, f)
+		if err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
+		check(fmt.Sprintf("%s soak at %.0f/s: memory, goroutines and fds flat", f.soak, f.soakRate), flat, map[bool]string{true: "flat", false: "growing"}[flat])
+		fmt.Println("\n== Targets ==")
+		for _, v := range verdicts {
+			fmt.Println(v)
+		}
+		return nil
 	}
 	if f.ingest {
 		base, cp, err := benchIngest(ctx, f)
@@ -115,6 +134,19 @@ func run(ctx context.Context, f flags) (err error) {
 		}
 		fmt.Println()
 		check(fmt.Sprintf("ClickHouse writer >= %.1fx raw insert", targetRatio), wRate >= targetRatio*rRate, fmt.Sprintf("%.2fx", wRate/rRate))
+	}
+	if f.rss {
+		if err := benchRSS(ctx, f); err != nil {
+			return fmt.Errorf("memory bench: %w", err)
+		}
+	}
+	if f.replay > 0 {
+		took, err := benchReplay(ctx, f, f.replay)
+		if err != nil {
+			return fmt.Errorf("replay bench: %w", err)
+		}
+		fmt.Printf("\n== Replay: %d events already in the spool, daemon started with ClickHouse up ==\n", f.replay)
+		fmt.Printf("start-up to the last row in ClickHouse: %s (%.0f events/s)\n", took.Round(10*time.Millisecond), float64(f.replay)/took.Seconds())
 	}
 	if f.crm {
 		fmt.Printf("\n== CRM push: %d calls finished together, outbox → Bitrix24 client → emulator with the leaky bucket (%d, then %.0f/s) ==\n",
