@@ -27,6 +27,7 @@ const (
 
 // Metrics of the recording fetcher.
 type Metrics struct {
+	skipped  prometheus.Counter
 	fetched  prometheus.Counter
 	failed   *prometheus.CounterVec
 	retries  *prometheus.CounterVec
@@ -41,6 +42,10 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	m := &Metrics{
+		skipped: f.NewCounter(prometheus.CounterOpts{
+			Name: "callpulse_recordings_skipped_total",
+			Help: "Recording URLs not queued because their scheme or host is not allowed for the provider (recording_hosts).",
+		}),
 		fetched: f.NewCounter(prometheus.CounterOpts{
 			Name: "callpulse_recordings_fetched_total",
 			Help: "Recordings downloaded and stored.",

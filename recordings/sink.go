@@ -3,6 +3,7 @@ package recordings
 import (
 	"context"
 	"fmt"
+	"net/url"
 
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/spool"
@@ -10,7 +11,9 @@ import (
 )
 
 // Write is the spool sink of the "recordings" consumer. For each event that
-// carries a RecordingURL or RecordingRef it stores a fetch job due at the
+// carries a RecordingRef, or a RecordingURL the provider's recording_hosts
+// allow (others could only fail: they are counted in
+// callpulse_recordings_skipped_total), it stores a fetch job due at the
 // event's ReceivedAt + Options.Delay, unless the same (provider, call id,
 // reference) already has a job (pending or dead) or the call already has a
 // stored recording. It returns nil once the new jobs are durable, so the
@@ -29,6 +32,9 @@ func (s *Store) Write(ctx context.Context, recs []spool.Record) error {
 			continue
 		}
 		if e.RecordingURL == "" && e.RecordingRef == "" {
+			continue
+		}
+		if !s.queueable(e) {
 			continue
 		}
 		if e.ReceivedAt.IsZero() { // ingest always sets it; be safe with hand-made events
@@ -82,4 +88,28 @@ func (s *Store) Write(ctx context.Context, recs []spool.Record) error {
 		}
 	}
 	return nil
+}
+
+// queueable reports whether a job for e could ever succeed: a URL fetched
+// directly (no Locator for the provider) must pass the provider's policy.
+// Refused URLs are not queued, so that a PBX sending links to hosts not
+// listed in recording_hosts does not grow the job store by a dead job per
+// call.
+func (s *Store) queueable(e call.Event) bool {
+	if e.RecordingRef != "" {
+		return true
+	}
+	if _, ok := s.opts.Locators[e.Provider]; ok {
+		return true
+	}
+	u, err := url.Parse(e.RecordingURL)
+	if err == nil {
+		err = s.policies[e.Provider].checkURL(u)
+	}
+	if err != nil {
+		s.metrics.skipped.Inc()
+		s.log.Debug("recording URL not allowed; not fetched", "provider", e.Provider, "call_id", e.CallID, "err", err)
+		return false
+	}
+	return true
 }

@@ -3,9 +3,13 @@ package recordings
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/spool"
@@ -91,7 +95,7 @@ func TestWriteFailsWhileCatalogIsDown(t *testing.T) {
 
 func TestJobsSurviveRestart(t *testing.T) {
 	env := newEnv(t, func(o *Options) { o.AllowedHosts = nil }) // every fetch refused: one dead job
-	env.write(t, urlEvent("c-1", "https://rec.example.com/1.mp3"), urlEvent("c-2", "https://rec.example.com/2.mp3"))
+	env.enqueue(t, urlEvent("c-1", "https://rec.example.com/1.mp3"), urlEvent("c-2", "https://rec.example.com/2.mp3"))
 	env.clock.Set(t0.Add(DefaultDelay))
 	jobs, _, err := env.s.jobs.due(env.clock.Now(), 1, nil)
 	if err != nil || len(jobs) != 1 {
@@ -148,5 +152,37 @@ func TestJobStoreIsExclusive(t *testing.T) {
 	_, err := openJobs(filepath.Join(env.opts.Dir, "jobs.db"), time.Millisecond)
 	if !errorContains(err, "locked by another process") {
 		t.Errorf("second open: %v, want locked", err)
+	}
+}
+
+// TestWriteSkipsURLsThatCouldNeverBeFetched: a URL whose scheme or host the
+// provider's recording_hosts do not allow is not queued (it could only
+// become a dead job, one per call), and is counted; references and URLs of
+// providers with a Locator are queued as before.
+func TestWriteSkipsURLsThatCouldNeverBeFetched(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	env := newEnv(t, func(o *Options) {
+		o.Metrics = NewMetrics(reg)
+		o.Locators = map[string]Locator{"zadarma": DirectLocator{}}
+	})
+	located := urlEvent("c-4", "https://anywhere.example.net/4.mp3")
+	located.Provider = "zadarma"
+	env.write(t,
+		urlEvent("c-1", "https://rec.example.com/1.mp3"),
+		urlEvent("c-2", "https://evil.example.org/2.mp3"),
+		urlEvent("c-3", "ftp://rec.example.com/3.mp3"),
+		located,
+		refEvent("zadarma", "in_5", "1715671265.2871034"),
+	)
+	var got []string
+	for _, j := range env.pending(t) {
+		got = append(got, j.Event.CallID)
+	}
+	slices.Sort(got)
+	if want := []string{"c-1", "c-4", "in_5"}; !slices.Equal(got, want) {
+		t.Errorf("queued %v, want %v", got, want)
+	}
+	if n := testutil.ToFloat64(env.s.metrics.skipped); n != 2 {
+		t.Errorf("callpulse_recordings_skipped_total = %v, want 2", n)
 	}
 }
