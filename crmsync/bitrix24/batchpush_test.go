@@ -171,7 +171,7 @@ func TestInnerPhones(t *testing.T) {
 			t.Cleanup(srv.Close)
 			tok := srv.IssueTokens()
 			c, err := New(Options{Endpoint: srv.Endpoint(), ClientID: "app.test", ClientSecret: "secret", OAuthURL: srv.OAuthURL(),
-				Tokens: &memStore{t: Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}},
+				Tokens:        &memStore{t: Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}},
 				DefaultUserID: "1", InnerPhones: true, Now: clk.Now})
 			if err != nil {
 				t.Fatal(err)
