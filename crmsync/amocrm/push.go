@@ -107,6 +107,53 @@ func (c *Client) PushCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Re
 	return crmsync.Ref{}, &crmsync.Error{Retryable: true, Reason: "call not attached to the new lead yet"}
 }
 
+// MaxBatch is the most calls one PushCalls posts in one request. §7.3 gives
+// no limit; 50 keeps a request small.
+const MaxBatch = 50
+
+var _ crmsync.BatchPusher = (*Client)(nil)
+
+// MaxBatch is the most calls PushCalls takes.
+func (c *Client) MaxBatch() int { return MaxBatch }
+
+// PushCalls posts the calls in one POST /api/v4/calls (the body is a batch,
+// §7.3; request_id matches each answer to its call). A call amoCRM
+// attached nowhere (its request_id is missing from the answer) then goes
+// through PushCall, which creates a lead for it when CreateLeads is set. A
+// failed request fails every call.
+func (c *Client) PushCalls(ctx context.Context, rs []crmsync.CallRecord) []crmsync.PushResult {
+	out := make([]crmsync.PushResult, len(rs))
+	notes := make([]callNote, len(rs))
+	for i, r := range rs {
+		notes[i] = c.note(r)
+		notes[i].RequestID = strconv.Itoa(i)
+	}
+	var resp callsResponse
+	if _, err := c.do(ctx, http.MethodPost, "/api/v4/calls", notes, &resp, nil); err != nil {
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	attached := make([]bool, len(rs))
+	for _, cl := range resp.Embedded.Calls {
+		i, err := strconv.Atoi(cl.RequestID)
+		if err != nil || i < 0 || i >= len(rs) || cl.EntityID == 0 {
+			continue
+		}
+		e := entity{Type: cl.EntityType, ID: cl.EntityID}
+		c.remember(rs[i].Key, e)
+		out[i].Ref = crmsync.Ref{ID: fmt.Sprintf("%s:%d:%d", e.Type, e.ID, cl.ID), Recording: rs[i].RecordingURL != ""}
+		attached[i] = true
+	}
+	for i, r := range rs {
+		if !attached[i] {
+			out[i].Ref, out[i].Err = c.PushCall(ctx, r)
+		}
+	}
+	return out
+}
+
 func (c *Client) postCall(ctx context.Context, r crmsync.CallRecord) (crmsync.Ref, bool, error) {
 	var out callsResponse
 	if _, err := c.do(ctx, http.MethodPost, "/api/v4/calls", []callNote{c.note(r)}, &out, nil); err != nil {
