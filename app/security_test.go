@@ -9,12 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -270,6 +272,27 @@ func TestSecretsNeverLogged(t *testing.T) {
 		config.EnvAsteriskPassword: "sEcr3t-ari-3b4c",
 		config.EnvAmoCRMToken:      "sEcr3t-amo-d00d",
 		config.EnvSMTPPassword:     "sEcr3t-smtp-beef",
+
+		config.EnvBitrix24ClientSecret: "sEcr3t-b24app-5eed",
+		config.EnvRecordingLinkKey:     "sEcr3t-linkkey-0123456789",
+	}
+	// The Bitrix24 portal says the access token expired; its OAuth server
+	// then refuses the application: the client secret and both tokens go
+	// over the wire and must show nowhere.
+	const b24Access, b24Refresh = "sEcr3t-b24access-a11", "sEcr3t-b24refresh-b22"
+	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		if strings.HasPrefix(r.URL.Path, "/oauth/") {
+			_, _ = io.WriteString(w, `{"error":"invalid_client","error_description":"Invalid client"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"error":"expired_token","error_description":"The access token provided has expired."}`)
+	}))
+	t.Cleanup(portal.Close)
+	b24Tokens := filepath.Join(t.TempDir(), "bitrix24-tokens.json")
+	if err := os.WriteFile(b24Tokens, []byte(`{"access_token":"`+b24Access+`","refresh_token":"`+b24Refresh+`"}`), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	const chPassword = "sEcr3t-ch-c0de" // in the DSN of the second run
 	dsn := chtest.NewDatabase(t)
@@ -286,6 +309,8 @@ recordings: {delay: 10ms, allow_private: [zadarma, mango]}
 crm:
   settle: 10ms
   amocrm: {base_url: "` + refuse.URL + `", pull: {interval: 0s}}
+  bitrix24: {endpoint: "` + portal.URL + `/rest/", client_id: local.test, oauth_url: "` + portal.URL + `/oauth/token/",
+    tokens_file: "` + b24Tokens + `", default_user_id: "1", pull: {interval: 0s}}
 report:
   from: callpulse@example.test
   smtp: {host: 127.0.0.1, port: 1, tls: none, user: reports}
@@ -339,6 +364,10 @@ report:
 		return strings.Count(all, `msg="recording fetch`) >= 2
 	})
 	waitFor(t, "amoCRM to refuse the token", func() bool { all, _ := logs.text(); return strings.Contains(all, `msg="CRM request`) })
+	waitFor(t, "Bitrix24 to refuse the application", func() bool {
+		all, _ := logs.text()
+		return strings.Contains(all, "crm=bitrix24") && strings.Contains(all, "invalid_client")
+	})
 	_, metrics := d.get("/metrics", "")
 	d.stop()
 
@@ -353,6 +382,7 @@ report:
 
 	all, _ := logs.text()
 	secrets["the ClickHouse password"] = chPassword
+	secrets["the Bitrix24 access token"], secrets["the Bitrix24 refresh token"] = b24Access, b24Refresh
 	for name, s := range secrets {
 		if strings.Contains(all, s) {
 			t.Errorf("the log shows %s:\n%s", name, grepLines(all, s))
