@@ -31,7 +31,13 @@ import (
 //   - Ad source of a client: the source of its clients row (import, CRM) if
 //     set, else the source of its earliest deal that has one (CRM), else the
 //     line source of its earliest call on a line that has one (call
-//     tracking), else "unknown".
+//     tracking), else "unknown". Of two deals or calls at the same second,
+//     the one with the smaller source name is the earlier, so the answer
+//     never depends on storage order; of two grades with the same
+//     valid_from, the one recorded last counts.
+//
+// Sources reads a row per phone from the phone rollup (sources.go);
+// SourcesRaw folds every call through the calls view and is its reference.
 
 // contactsSQL folds, per client phone, every call and deal of all time:
 // first contact, the first line and deal sources, whether an answered call
@@ -40,8 +46,8 @@ const contactsSQL = `
 SELECT
     phone,
     minIf(at, at > toDateTime(0)) AS first_contact,
-    argMinIf(line_source, at, line_source != '' AND at > toDateTime(0)) AS first_line_source,
-    argMinIf(deal_source, at, deal_source != '' AND at > toDateTime(0)) AS first_deal_source,
+    argMinIf(line_source, (at, line_source), line_source != '' AND at > toDateTime(0)) AS first_line_source,
+    argMinIf(deal_source, (at, deal_source), deal_source != '' AND at > toDateTime(0)) AS first_deal_source,
     max(answered) AS reached,
     max(won_deal) AS won,
     sum(won_amount) AS revenue
@@ -71,12 +77,12 @@ FROM
 )
 GROUP BY phone`
 
-// latestDealsSQL is the newest version of every deal.
+// latestDealsSQL is the newest version of every deal (FINAL: deals is a
+// ReplacingMergeTree by version over (origin, deal_id); of two versions
+// with the same number, which only one upsert can write, the later row).
 const latestDealsSQL = `
     SELECT phone, stage, amount, loss_reason, source, manager, created_at, closed_at
-    FROM deals
-    ORDER BY origin, deal_id, version DESC
-    LIMIT 1 BY origin, deal_id`
+    FROM deals FINAL`
 
 // latestClientsSQL is the newest version of every client row.
 const latestClientsSQL = `
@@ -89,9 +95,20 @@ const latestClientsSQL = `
 const adSourceExpr = `multiIf(c_source != '', c_source, first_deal_source != '', first_deal_source,
         first_line_source != '', first_line_source, 'unknown')`
 
-// sourcesSQL counts the period's leads per ad source. ClickHouse 18.16
-// allows one JOIN per SELECT, hence the nesting.
-const sourcesSQL = `
+// currentCategorySQL is each phone's latest known grade: of its
+// grade-history rows other than 'unknown', the one with the latest
+// valid_from (then the newest recorded_at, then the larger category). %s
+// is a further condition.
+const currentCategorySQL = `
+        SELECT phone, toString(argMax(category, (valid_from, recorded_at, category))) AS current_category
+        FROM client_categories
+        WHERE category != 'unknown' %s
+        GROUP BY phone`
+
+// sourcesRawSQL counts the period's leads per ad source, folding every
+// call through the calls view. ClickHouse 18.16 allows one JOIN per
+// SELECT, hence the nesting.
+var sourcesRawSQL = `
 SELECT
     ` + adSourceExpr + ` AS source,
     toUInt64(count()) AS leads,
@@ -113,13 +130,7 @@ FROM
         )
         ANY LEFT JOIN (` + latestClientsSQL + `) USING phone
     )
-    ANY LEFT JOIN
-    (
-        SELECT phone, toString(argMax(category, valid_from)) AS current_category
-        FROM client_categories
-        WHERE category != 'unknown'
-        GROUP BY phone
-    ) USING phone
+    ANY LEFT JOIN (` + fmt.Sprintf(currentCategorySQL, "") + `) USING phone
 )
 GROUP BY source
 ORDER BY leads DESC, source`
@@ -134,14 +145,15 @@ type SourceRow struct {
 	Revenue   deal.Amount
 }
 
-// Sources returns the funnel per ad source of the clients whose first
-// contact falls in the period (see the rules above), sorted by leads,
-// descending, then by source. Sources without leads are absent.
-func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
+// SourcesRaw is Sources computed the straightforward way, folding every
+// stored event through the calls view. It is the reference the
+// pre-aggregated path is tested against and the baseline of `make bench`;
+// it is slow on large data.
+func (s *Store) SourcesRaw(ctx context.Context, p Period) ([]SourceRow, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, sourcesSQL, start, end)
+	rows, err := s.conn.Query(ctx, sourcesRawSQL, start, end)
 	if err != nil {
-		return nil, fmt.Errorf("query sources funnel: %w", err)
+		return nil, fmt.Errorf("query sources funnel (raw): %w", err)
 	}
 	defer rows.Close()
 	var out []SourceRow

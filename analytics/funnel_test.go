@@ -80,8 +80,8 @@ func mustLoad(name string) *time.Location {
 // funnelStore loads the scenario into a fresh database the way production
 // does: CSV files through the importer, calls as events through the spool
 // writer (each call as partial events: start with the phones, answer and
-// end without them).
-func funnelStore(t *testing.T) *analytics.Store {
+// end without them). It returns the store and the database.
+func funnelStore(t *testing.T) (*analytics.Store, *warehouse.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(chtest.NewDatabase(t), warehouse.Options{})
@@ -141,7 +141,7 @@ func funnelStore(t *testing.T) *analytics.Store {
 	if err := warehouse.NewEventWriter(db, lineSource, warehouse.NewMetrics(nil), nil).Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	return analytics.NewStore(db.Conn(), moscow)
+	return analytics.NewStore(db.Conn(), moscow), db
 }
 
 func openFixture(t *testing.T, name string) *os.File {
@@ -163,8 +163,19 @@ func period(t *testing.T, from, to string) analytics.Period {
 	return p
 }
 
+// TestSources checks the scenario's funnel, from the calls view (no
+// snapshot yet: SourcesRaw's query), from a snapshot taken as the calls
+// arrived (those in its last second are folded by the query), and from a
+// snapshot with all of them (the phone rollup alone), and that SourcesRaw
+// agrees each time.
 func TestSources(t *testing.T) {
-	store := funnelStore(t)
+	store, db := funnelStore(t)
+	rollup := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond})
+	refresh := func() {
+		if _, err := rollup.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name     string
 		from, to string
@@ -188,16 +199,35 @@ func TestSources(t *testing.T) {
 		}},
 		{"nothing", "2026-12-01", "2026-12-31", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := store.Sources(context.Background(), period(t, tt.from, tt.to))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Sources:\n got %+v\nwant %+v", got, tt.want)
-			}
-		})
+	stages := []struct {
+		name    string
+		prepare func()
+	}{
+		{"no snapshot", func() {}},
+		{"first snapshot", refresh},
+		{"snapshot with every call", func() { settle(t, db); refresh() }},
+	}
+	for _, st := range stages {
+		st.prepare()
+		for _, tt := range tests {
+			t.Run(st.name+"/"+tt.name, func(t *testing.T) {
+				p := period(t, tt.from, tt.to)
+				got, err := store.Sources(context.Background(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("Sources:\n got %+v\nwant %+v", got, tt.want)
+				}
+				raw, err := store.SourcesRaw(context.Background(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(raw, tt.want) {
+					t.Errorf("SourcesRaw:\n got %+v\nwant %+v", raw, tt.want)
+				}
+			})
+		}
 	}
 }
 

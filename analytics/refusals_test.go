@@ -20,7 +20,7 @@ import (
 //	9b    12 Nov 10:00         дорого              vk_ads (C9's CSV source)     101 → alice (the client's)
 //	12    11 Nov 00:00         дорого              vk_ads (C9's CSV source)     103 → alice (the deal's)
 func TestRefusals(t *testing.T) {
-	store := funnelStore(t)
+	store, _ := funnelStore(t)
 	team := analytics.NewTeam([]analytics.Manager{
 		{ID: "alice", Name: "Алиса", Extensions: []string{"101", "103"}},
 		{ID: "bob", Name: "Борис", Extensions: []string{"102"}},

@@ -21,6 +21,12 @@ import (
 // marker with the latest cutoff, then the smallest id), so the other's rows
 // are never counted: concurrent and repeated refreshes are safe without
 // locks.
+//
+// A refresh also keeps the call facts and the phone rollup (facts.go) of
+// its generation, and records that in fact_refreshes before its marker.
+// Only chains of such refreshes are read (factsHead): a refresh by an
+// older callpulse, which kept talk_rollup alone, breaks the chains through
+// it.
 
 // refreshMarker is one row of talk_refreshes.
 type refreshMarker struct {
@@ -29,6 +35,7 @@ type refreshMarker struct {
 	zone            string    // zone of the day rows written ("" for none)
 	rebuilt         time.Time // cutoff of the last root built from calls_agg on this chain
 	doneAt          time.Time
+	generation      uint64 // of the call facts it kept; 0 if it kept none
 }
 
 // root reports whether the refresh wrote a whole snapshot.
@@ -38,9 +45,11 @@ func (m refreshMarker) root() bool { return m.base == 0 }
 func idTime(id uint64) time.Time { return time.UnixMilli(int64(id >> 16)) }
 
 // loadRefreshes reads every done marker still stored (the current epochs:
-// superseded ones are dropped, so this stays small).
+// superseded ones are dropped, so this stays small), with the generation
+// of the facts each refresh kept.
 func loadRefreshes(ctx context.Context, conn driver.Conn) ([]refreshMarker, error) {
-	rows, err := conn.Query(ctx, "SELECT epoch, id, base, cutoff, zone, rebuilt, done_at FROM talk_refreshes")
+	rows, err := conn.Query(ctx, `SELECT epoch, id, base, cutoff, zone, rebuilt, done_at, generation
+		FROM talk_refreshes ANY LEFT JOIN (SELECT id, generation FROM fact_refreshes) USING id`)
 	if err != nil {
 		return nil, fmt.Errorf("read talk-time refreshes: %w", err)
 	}
@@ -48,7 +57,7 @@ func loadRefreshes(ctx context.Context, conn driver.Conn) ([]refreshMarker, erro
 	var out []refreshMarker
 	for rows.Next() {
 		var m refreshMarker
-		if err := rows.Scan(&m.epoch, &m.id, &m.base, &m.cutoff, &m.zone, &m.rebuilt, &m.doneAt); err != nil {
+		if err := rows.Scan(&m.epoch, &m.id, &m.base, &m.cutoff, &m.zone, &m.rebuilt, &m.doneAt, &m.generation); err != nil {
 			return nil, fmt.Errorf("scan talk-time refresh: %w", err)
 		}
 		out = append(out, m)
@@ -93,6 +102,24 @@ func pickHead(markers []refreshMarker) (head refreshMarker, chain snapshotChain,
 		}
 	}
 	return refreshMarker{}, nil, false
+}
+
+// factsHead is pickHead over the refreshes that kept call facts, whose
+// chain kept those of one generation: the snapshot the analytics read.
+func factsHead(markers []refreshMarker) (head refreshMarker, chain snapshotChain, ok bool) {
+	withFacts := make([]refreshMarker, 0, len(markers))
+	for _, m := range markers {
+		if m.generation != 0 {
+			withFacts = append(withFacts, m)
+		}
+	}
+	head, chain, ok = pickHead(withFacts)
+	for _, m := range chain {
+		if m.generation != head.generation {
+			return refreshMarker{}, nil, false
+		}
+	}
+	return head, chain, ok
 }
 
 // snapshotChain is the refreshes whose rows make up a snapshot.

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/client"
@@ -31,20 +33,27 @@ type talkDelta struct {
 	calls    int64
 }
 
-// foldSide is a call folded from some of its events: what talk time needs.
+// foldSide is a call folded from some of its events: what the analytics
+// need.
 type foldSide struct {
 	started, answered, ended time.Time
 	status                   call.Status
 	reported                 uint32
 	manager, phone           string
+	lineSource               string
 	day                      time.Time
 }
 
-// counted reports whether the call counts in talk time: answered (by
-// status or an answer time) and with a known start, as the calls view and
-// call.Fold decide.
+// answeredCall reports whether the calls view says 'answered': an answer
+// time, or the answered status.
+func (f foldSide) answeredCall() bool {
+	return !f.answered.IsZero() || f.status == call.StatusAnswered
+}
+
+// counted reports whether the call counts in talk time: answered and with
+// a known start, as the calls view and call.Fold decide.
 func (f foldSide) counted() bool {
-	return !f.started.IsZero() && (!f.answered.IsZero() || f.status == call.StatusAnswered)
+	return !f.started.IsZero() && f.answeredCall()
 }
 
 // talk is the call's talk seconds by call.Talk, the calls view's rule.
@@ -56,66 +65,163 @@ func (f foldSide) talk() uint32 {
 	return call.Talk(st, f.answered, f.ended, f.reported)
 }
 
-// talkChanges returns, for every call whose talk-time share may differ
-// between the snapshot as of from and the one as of to (zero: everything
-// stored now), its share in the earlier snapshot with a minus sign and its
-// share in the later one, in that order; a call whose share did not change
-// gives nothing. Shares carry the day of their bucket in zone tz.
-//
-// A snapshot "as of T" counts the events and grade-history rows that
-// reached ClickHouse before T (their `at`): the calls touched between the
-// two are those with events or phone history whose `at` lies in [from,
-// to). Both folds of a call come from one read of its calls_agg rows.
-func talkChanges(ctx context.Context, conn driver.Conn, from, to time.Time, tz string) ([]talkDelta, error) {
+// contactAt is the call's time for the funnel: its start, else its answer,
+// else its end; zero if none is known.
+func (f foldSide) contactAt() time.Time {
+	switch {
+	case !f.started.IsZero():
+		return f.started
+	case !f.answered.IsZero():
+		return f.answered
+	}
+	return f.ended
+}
+
+// changedCall is a call with events that arrived between two cutoffs,
+// folded as of each.
+type changedCall struct {
+	provider, callID string
+	old, new         foldSide
+	// arrived is the phones of the events that arrived in between (per
+	// insert block the largest: see changedCallsSQL).
+	arrived []string
+}
+
+// callKey identifies a call.
+type callKey struct{ provider, callID string }
+
+// phones is every phone the call may have been listed under between the
+// two cutoffs: its phone as of each, and those of the events that arrived
+// in between (a phone it had only between the cutoffs came with one of
+// them). The empty phone is left out.
+func (c changedCall) phones() []string {
+	out := make([]string, 0, 2+len(c.arrived))
+	for _, p := range append([]string{c.old.phone, c.new.phone}, c.arrived...) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// foldChanges folds every call with events that arrived in [from, to) (to
+// zero: everything stored now) as of from and as of to, with days in zone
+// tz. Both folds of a call come from one read of its calls_agg rows; a
+// call whose events all arrived after from has a zero old fold. Without
+// talk, the folds leave out what only talk time needs (manager, reported
+// seconds, day).
+func foldChanges(ctx context.Context, conn driver.Conn, from, to time.Time, tz string, talk bool) ([]changedCall, error) {
 	cond := ""
 	args := []any{clickhouse.Named("from", from), clickhouse.Named("tz", tz)}
 	if !to.IsZero() {
 		cond = "AND at < @to"
 		args = append(args, clickhouse.Named("to", to))
 	}
-	rows, err := conn.Query(ctx, fmt.Sprintf(changedCallsSQL, cond), args...)
+	outer, inner := phoneFoldOuterSQL, ""
+	if talk {
+		outer, inner = talkFoldOuterSQL, talkFoldInnerSQL
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf(changedCallsSQL, cond, outer, inner), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query calls changed since %s: %w", from.UTC().Format(time.DateTime), err)
 	}
 	defer rows.Close()
-	type changed struct{ old, new foldSide }
-	var calls []changed
-	phones := map[string]struct{}{}
+	var out []changedCall
 	for rows.Next() {
-		var c changed
-		var provider, callID string
+		var c changedCall
 		var oStatus, nStatus uint8
-		if err := rows.Scan(&provider, &callID,
-			&c.old.started, &c.old.answered, &c.old.ended, &oStatus, &c.old.reported, &c.old.manager, &c.old.phone, &c.old.day,
-			&c.new.started, &c.new.answered, &c.new.ended, &nStatus, &c.new.reported, &c.new.manager, &c.new.phone, &c.new.day,
+		if err := rows.Scan(&c.provider, &c.callID,
+			&c.old.started, &c.old.answered, &c.old.ended, &oStatus, &c.old.phone, &c.old.lineSource,
+			&c.new.started, &c.new.answered, &c.new.ended, &nStatus, &c.new.phone, &c.new.lineSource,
+			&c.arrived,
+			&c.old.reported, &c.old.manager, &c.old.day, &c.new.reported, &c.new.manager, &c.new.day,
 		); err != nil {
 			return nil, fmt.Errorf("scan changed call: %w", err)
 		}
 		c.old.status, c.new.status = call.Status(oStatus), call.Status(nStatus)
 		for _, f := range []*foldSide{&c.old, &c.new} {
 			f.started, f.answered, f.ended = unknownZero(f.started), unknownZero(f.answered), unknownZero(f.ended)
-			if f.counted() && f.phone != "" {
-				phones[f.phone] = struct{}{}
-			}
 		}
-		calls = append(calls, c)
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read changed calls: %w", err)
 	}
-	hist, err := phoneHistories(ctx, conn, phones)
-	if err != nil {
-		return nil, err
+	return out, nil
+}
+
+// talkChanges returns, for every call whose talk-time share may differ
+// between the snapshot as of from and the one as of to (zero: everything
+// stored now), its share in the earlier snapshot with a minus sign and its
+// share in the later one, in that order; a call whose share did not change
+// gives nothing. Shares carry the day of their bucket in zone tz. It also
+// returns the calls with events in between (foldChanges).
+//
+// A snapshot "as of T" counts the events and grade-history rows that
+// reached ClickHouse before T (their `at`). The calls that may differ are
+// those with events in between, and the calls of phones that got grade
+// history in between: those are read from the call facts of generation
+// gen as of from (they had no events since, so that is also their fold as
+// of to). The two are independent reads, run side by side.
+func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to time.Time, tz string) (
+	[]talkDelta, []changedCall, error) {
+	// Each side reads the grade history of its own phones (those of both
+	// sides read the same rows).
+	var changed []changedCall
+	var regraded []talkShare
+	var changedHist, regradedHist map[string]gradeHistory
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		if changed, err = foldChanges(gctx, conn, from, to, tz, true); err != nil {
+			return err
+		}
+		phones := map[string]struct{}{}
+		for _, c := range changed {
+			for _, f := range []foldSide{c.old, c.new} {
+				if f.counted() && f.phone != "" {
+					phones[f.phone] = struct{}{}
+				}
+			}
+		}
+		changedHist, err = phoneHistories(gctx, conn, phones)
+		return err
+	})
+	g.Go(func() (err error) {
+		if regraded, err = regradedCalls(gctx, conn, gen, from, to, tz); err != nil {
+			return err
+		}
+		phones := map[string]struct{}{}
+		for _, s := range regraded {
+			phones[s.phone] = struct{}{}
+		}
+		regradedHist, err = phoneHistories(gctx, conn, phones)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
 	}
+	hist := regradedHist
+	maps.Copy(hist, changedHist)
+	touched := make(map[callKey]bool, len(changed))
+	for _, c := range changed {
+		touched[callKey{c.provider, c.callID}] = true
+	}
+	regraded = slices.DeleteFunc(regraded, func(s talkShare) bool { return touched[s.call] })
 	var out []talkDelta
-	for _, c := range calls {
+	for _, s := range regraded {
+		oc, nc := hist[s.phone].categoryAt(s.started, from), hist[s.phone].categoryAt(s.started, to)
+		if oc != nc {
+			out = append(out, s.delta(oc, -1), s.delta(nc, 1))
+		}
+	}
+	for _, c := range changed {
 		var o, n talkDelta
 		oc, nc := c.old.counted(), c.new.counted()
 		if oc {
-			o = share(c.old, hist[c.old.phone].categoryAt(c.old.started, from), -1)
+			o = shareOf(c.old).delta(hist[c.old.phone].categoryAt(c.old.started, from), -1)
 		}
 		if nc {
-			n = share(c.new, hist[c.new.phone].categoryAt(c.new.started, to), 1)
+			n = shareOf(c.new).delta(hist[c.new.phone].categoryAt(c.new.started, to), 1)
 		}
 		if oc && nc && o.bucket.Equal(n.bucket) && o.manager == n.manager && o.category == n.category && o.seconds == -n.seconds {
 			continue
@@ -127,16 +233,67 @@ func talkChanges(ctx context.Context, conn driver.Conn, from, to time.Time, tz s
 			out = append(out, n)
 		}
 	}
+	return out, changed, nil
+}
+
+// regradedCalls returns the counted calls of the phones that got grade
+// history in [from, to) (to zero: up to now), as of from, from the call
+// facts of generation gen.
+func regradedCalls(ctx context.Context, conn driver.Conn, gen uint64, from, to time.Time, tz string) ([]talkShare, error) {
+	cond := ""
+	args := []any{clickhouse.Named("gen", gen), clickhouse.Named("from", from), clickhouse.Named("asof", from),
+		clickhouse.Named("tz", tz)}
+	if !to.IsZero() {
+		cond = "AND at < @to"
+		args = append(args, clickhouse.Named("to", to))
+	}
+	rows, err := conn.Query(ctx, regradedCallsSQL(cond), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query calls of re-graded phones: %w", err)
+	}
+	defer rows.Close()
+	var out []talkShare
+	for rows.Next() {
+		var s talkShare
+		var answered uint8
+		if err := rows.Scan(&s.phone, &s.call.provider, &s.call.callID, &s.started, &s.manager, &s.seconds, &s.day,
+			&answered); err != nil {
+			return nil, fmt.Errorf("scan call of a re-graded phone: %w", err)
+		}
+		s.started = unknownZero(s.started)
+		if answered == 1 && !s.started.IsZero() {
+			out = append(out, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read calls of re-graded phones: %w", err)
+	}
 	return out, nil
 }
 
-func share(f foldSide, cat client.Category, sign int64) talkDelta {
+// talkShare is what talk time counts of one answered call with a start.
+type talkShare struct {
+	call    callKey
+	phone   string
+	started time.Time
+	day     time.Time // of the quarter hour of started, in the zone asked for
+	manager string
+	seconds uint32
+}
+
+// shareOf is the talk share of a counted fold.
+func shareOf(f foldSide) talkShare {
+	return talkShare{phone: f.phone, started: f.started, day: f.day, manager: f.manager, seconds: f.talk()}
+}
+
+// delta is the share in category cat, signed.
+func (s talkShare) delta(cat client.Category, sign int64) talkDelta {
 	return talkDelta{
-		bucket:   time.Unix(f.started.Unix()/bucketSeconds*bucketSeconds, 0).UTC(),
-		day:      f.day,
-		manager:  f.manager,
+		bucket:   time.Unix(s.started.Unix()/bucketSeconds*bucketSeconds, 0).UTC(),
+		day:      s.day,
+		manager:  s.manager,
 		category: cat,
-		seconds:  sign * int64(f.talk()),
+		seconds:  sign * int64(s.seconds),
 		calls:    sign,
 	}
 }

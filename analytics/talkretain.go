@@ -26,15 +26,15 @@ const (
 // dropStale drops what the newest snapshot no longer needs: epochs older
 // than its own that were superseded by a root done supersededGrace ago,
 // epochs without a done root (a rebuild that crashed) older than
-// orphanGrace, and days of arrival-ordered calls_agg rows before its
-// cutoff. Markers go before rows, so a chain is never followed into
-// dropped rows.
-func (r *TalkRollup) dropStale(ctx context.Context) error {
+// orphanGrace, generations of facts older than its own on the same terms,
+// and days of arrival-ordered calls_agg rows before its cutoff. Markers go
+// before rows, so a chain is never followed into dropped rows.
+func (r *Rollup) dropStale(ctx context.Context) error {
 	markers, err := loadRefreshes(ctx, r.conn)
 	if err != nil {
 		return err
 	}
-	head, _, ok := pickHead(markers)
+	head, _, ok := factsHead(markers)
 	if !ok {
 		return nil
 	}
@@ -42,15 +42,29 @@ func (r *TalkRollup) dropStale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var headRootDone time.Time
-	roots := map[uint64]bool{}
+	rootDone := map[uint64]time.Time{}
 	for _, m := range markers {
 		if m.root() {
-			roots[m.id] = true
-			if m.id == head.epoch {
-				headRootDone = m.doneAt
-			}
+			rootDone[m.id] = m.doneAt
 		}
+	}
+	// A superseded epoch may still be read by a query or extended by a
+	// refresh that started before the head's root was done; an epoch
+	// without a done root may be a rebuild still running.
+	epochStale := func(epoch uint64) bool {
+		if _, done := rootDone[epoch]; done {
+			return now.Sub(rootDone[head.epoch]) >= supersededGrace
+		}
+		return now.Sub(idTime(epoch)) >= orphanGrace
+	}
+	// An older generation may still be read until the head generation's
+	// rebuild has been done for supersededGrace (when its marker is gone,
+	// its epoch was superseded at least that long ago). A rebuild of an
+	// older generation still running loses nothing when it is dropped: its
+	// snapshot is older than the head's, so no one reads it.
+	genStale := func() bool {
+		done, found := rootDone[head.generation]
+		return !found || now.Sub(done) >= supersededGrace
 	}
 	parts, err := r.partitions(ctx)
 	if err != nil {
@@ -62,11 +76,10 @@ func (r *TalkRollup) dropStale(ctx context.Context) error {
 		switch p.table {
 		case "talk_refreshes", "talk_rollup":
 			epoch, err := strconv.ParseUint(p.partition, 10, 64)
-			if err != nil || epoch >= head.epoch {
-				continue
-			}
-			drop = (roots[epoch] && now.Sub(headRootDone) >= supersededGrace) ||
-				(!roots[epoch] && now.Sub(idTime(epoch)) >= orphanGrace)
+			drop = err == nil && epoch < head.epoch && epochStale(epoch)
+		case "fact_refreshes", "phone_rollup", "call_facts":
+			gen, err := strconv.ParseUint(p.partition, 10, 64)
+			drop = err == nil && gen < head.generation && genStale()
 		case "calls_agg":
 			day, isTouch := strings.CutPrefix(p.partition, "(1,")
 			day = strings.TrimSuffix(day, ")")
@@ -76,9 +89,9 @@ func (r *TalkRollup) dropStale(ctx context.Context) error {
 			continue
 		}
 		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", p.table, p.partition)); err != nil {
-			return fmt.Errorf("drop partition %s of %s: %w", p.partition, p.table, err)
+			return fmt.Errorf("drop partition %s of %s: %w", p.table, p.partition, err)
 		}
-		r.log.Debug("dropped talk-time rollup data no snapshot needs", "table", p.table, "partition", p.partition)
+		r.log.Debug("dropped rollup data no snapshot needs", "table", p.table, "partition", p.partition)
 	}
 	return nil
 }
@@ -86,10 +99,11 @@ func (r *TalkRollup) dropStale(ctx context.Context) error {
 type partition struct{ table, partition string }
 
 // partitions lists the partitions of the rollup's tables, markers first.
-func (r *TalkRollup) partitions(ctx context.Context) ([]partition, error) {
+func (r *Rollup) partitions(ctx context.Context) ([]partition, error) {
 	rows, err := r.conn.Query(ctx, `SELECT DISTINCT table, partition FROM system.parts
-		WHERE database = currentDatabase() AND table IN ('talk_refreshes', 'talk_rollup', 'calls_agg') AND active
-		ORDER BY table = 'talk_refreshes' DESC, table, partition`)
+		WHERE database = currentDatabase() AND active
+			AND table IN ('talk_refreshes', 'fact_refreshes', 'talk_rollup', 'phone_rollup', 'call_facts', 'calls_agg')
+		ORDER BY table IN ('talk_refreshes', 'fact_refreshes') DESC, table, partition`)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions of the talk-time rollup: %w", err)
 	}

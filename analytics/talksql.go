@@ -126,21 +126,6 @@ WHERE 1 %s
 GROUP BY day, manager, category
 ORDER BY day, manager, category`
 
-// rootRebuildSQL writes a whole snapshot as of @cutoff, built from
-// calls_agg, as the rows of refresh @id opening epoch @id: quarter hours,
-// and, if %[4]s (grainsSQL) says so, days of the refresher's zone.
-const rootRebuildSQL = `
-INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)
-SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, sum(s), sum(c)
-FROM
-(
-    SELECT bucket, manager, category, sum(seconds) AS s, toInt64(count()) AS c
-    FROM (` + talkCallsSQL + `)
-    GROUP BY bucket, manager, category
-)
-ARRAY JOIN %[4]s AS g
-GROUP BY z, b, manager, category`
-
 // rootCompactSQL writes the snapshot of the chain @chain of epoch @epoch
 // as the rows of refresh @id opening epoch @id: its quarter hours summed,
 // and days of the refresher's zone (%s, grainsSQL) derived from them.
@@ -182,21 +167,22 @@ WHERE epoch = @epoch AND refresh IN @chain AND zone = @tz AND bucket >= @first A
 GROUP BY day, manager, cat`
 )
 
-// touchedSQL is the calls whose talk time may differ between snapshots as
-// of @from and as of @to (%s: "AND at < @to", or empty for "now"): those
-// with events that arrived in between, and those whose phone got grade
-// history in between.
+// touchedSQL is the calls with events that arrived between @from and @to
+// (%s: "AND at < @to", or empty for "now"): those whose fold may differ
+// between snapshots as of the two.
 const touchedSQL = `
             SELECT provider, call_id FROM calls_agg
-            WHERE kind = 1 AND if(kind = 1, at, toDateTime(0)) >= @from AND at >= @from %[1]s
-            UNION ALL
-            SELECT provider, call_id FROM call_phones
-            WHERE client_phone IN (SELECT phone FROM category_log WHERE at >= @from %[1]s)`
+            WHERE kind = 1 AND if(kind = 1, at, toDateTime(0)) >= @from AND at >= @from %[1]s`
 
 // changedCallsSQL folds each touched call twice, from its events that
 // arrived before @from and from all of them (before @to if %[1]s says so),
-// keeping what talk time needs, the rank-and-manager maximum included so
-// that the two folds come from one read. Days are in @tz.
+// keeping what the analytics need, the rank-and-manager maximum included
+// so that the two folds come from one read. arrived is the phones of the
+// events that arrived in between: per insert block (one `at`), the
+// largest, which is the only one of the block that can be the call's
+// phone at any cutoff. Days are in @tz. %[2]s and %[3]s are the columns
+// only talk time needs (talkFoldSQL), or constants in their place
+// (phoneFoldSQL): reading fewer aggregate states makes the fold cheaper.
 const changedCallsSQL = `
 SELECT
     provider, call_id,
@@ -204,18 +190,16 @@ SELECT
     minIf(an, an > toDateTime(0) AND early) AS o_answered,
     maxIf(en, early) AS o_ended,
     toUInt8(maxIf(stt, early)) AS o_status,
-    maxIf(rep, early) AS o_reported,
-    tupleElement(maxIf(mg, early), 2) AS o_manager,
     maxIf(ph, early) AS o_phone,
-    toDate(toDateTime(intDiv(toUInt32(o_started), 900) * 900), @tz) AS o_day,
+    maxIf(src, early) AS o_source,
     minIf(st, st > toDateTime(0)) AS n_started,
     minIf(an, an > toDateTime(0)) AS n_answered,
     max(en) AS n_ended,
     toUInt8(max(stt)) AS n_status,
-    max(rep) AS n_reported,
-    tupleElement(max(mg), 2) AS n_manager,
     max(ph) AS n_phone,
-    toDate(toDateTime(intDiv(toUInt32(n_started), 900) * 900), @tz) AS n_day
+    max(src) AS n_source,
+    groupUniqArrayIf(ph, NOT early AND ph != '') AS arrived,
+    %[2]s
 FROM
 (
     SELECT
@@ -224,14 +208,39 @@ FROM
         minIfMerge(answered_at) AS an,
         maxMerge(ended_at) AS en,
         maxMerge(status) AS stt,
-        maxMerge(talk_seconds) AS rep,
-        maxIfMerge(manager) AS mg,
-        maxMerge(client_phone) AS ph
+        maxMerge(client_phone) AS ph,
+        maxMerge(line_source) AS src
+        %[3]s
     FROM calls_agg
     WHERE kind = 0 AND (provider, call_id) IN (` + touchedSQL + `) %[1]s
-    GROUP BY provider, call_id, early
+    GROUP BY provider, call_id, at
 )
 GROUP BY provider, call_id`
+
+// The talk-time columns of changedCallsSQL, as the outer and the inner
+// columns, and constants in their place for the phone facts.
+const (
+	talkFoldOuterSQL = `
+    maxIf(rep, early) AS o_reported,
+    tupleElement(maxIf(mg, early), 2) AS o_manager,
+    toDate(toDateTime(intDiv(toUInt32(o_started), 900) * 900), @tz) AS o_day,
+    max(rep) AS n_reported,
+    tupleElement(max(mg), 2) AS n_manager,
+    toDate(toDateTime(intDiv(toUInt32(n_started), 900) * 900), @tz) AS n_day`
+	talkFoldInnerSQL = `,
+        maxMerge(talk_seconds) AS rep,
+        maxIfMerge(manager) AS mg`
+	phoneFoldOuterSQL = `
+    toUInt32(0) AS o_reported, '' AS o_manager, toDate(0) AS o_day,
+    toUInt32(0) AS n_reported, '' AS n_manager, toDate(0) AS n_day`
+)
+
+// regradedSQL is the phones that got grade history between @from and @to
+// (%s as in touchedSQL): the category at call time of their calls may
+// differ between snapshots as of the two.
+const regradedSQL = `
+SELECT DISTINCT phone FROM category_log
+WHERE at >= @from AND phone != '' AND category != 'unknown' %s`
 
 // phoneHistorySQL is the raw grade history of the phones in @phones.
 const phoneHistorySQL = `

@@ -32,21 +32,21 @@ type TalkRow struct {
 // start: the latest grade-history row at or before it, or, before the
 // first row, the first known category; unknown without history.
 //
-// It reads the newest talk-time snapshot TalkRollup published and adds
-// what changed since its cutoff, folded here from calls_agg, so the result
-// is exact whether the refresher is running, lagging or stopped; without
-// any snapshot (or for a zone whose days do not start on a quarter hour)
-// it folds every call from calls_agg instead.
+// It reads the newest talk-time snapshot Rollup published and adds what
+// changed since its cutoff — the calls with events since, folded here from
+// calls_agg, and the calls of phones re-graded since, from the call facts
+// — so the result is exact whether the refresher is running, lagging or
+// stopped; without any snapshot (or for a zone whose days do not start on
+// a quarter hour) it folds every call from calls_agg instead.
 func (s *Store) TalkTime(ctx context.Context, p Period, extensions []string) ([]TalkRow, error) {
 	start, end := p.bounds()
 	if !quarterHourDays(p) {
 		return s.talkTimeFull(ctx, start, end, extensions)
 	}
-	markers, err := loadRefreshes(ctx, s.conn)
+	head, chain, ok, err := factsSnapshot(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
-	head, chain, ok := pickHead(markers)
 	if !ok {
 		return s.talkTimeFull(ctx, start, end, extensions)
 	}
@@ -76,7 +76,7 @@ func (s *Store) TalkTime(ctx context.Context, p Period, extensions []string) ([]
 			})
 	})
 	g.Go(func() (err error) {
-		deltas, err = talkChanges(gctx, s.conn, head.cutoff, time.Time{}, tz)
+		deltas, _, err = talkChanges(gctx, s.conn, head.generation, head.cutoff, time.Time{}, tz)
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -65,8 +65,8 @@ func (a *App) startWorkers(ctx context.Context) error {
 			return nil // ctx done before ClickHouse came up
 		}
 		a.ready.setMigrated()
-		rollup := analytics.NewTalkRollup(a.db.Conn(), analytics.RollupOptions{
-			Zone: a.cfg.Location(), Logger: a.log.With("component", "talk-rollup"),
+		rollup := analytics.NewRollup(a.db.Conn(), analytics.RollupOptions{
+			Zone: a.cfg.Location(), Logger: a.log.With("component", "rollup"),
 		})
 		a.workers.Go(func() error { return rollup.Run(ctx) })
 		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })

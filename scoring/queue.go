@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/client"
 )
@@ -52,46 +53,160 @@ type Queue struct {
 // Queue lists up to limit (1 to MaxQueueLimit) open leads with a touch at
 // or before now, by score, descending, then by last touch, newest first.
 // Leads under the threshold are left out unless all is true.
+//
+// The threshold and the hottest leads are independent reads and run side
+// by side: the queue is the first limit leads in score order, cut at the
+// threshold, which are those of the limit hottest leads that reach it. The
+// leads' line sources come from the phone rollup (analytics.Phones).
 func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) {
-	if limit < 1 || limit > MaxQueueLimit {
-		return Queue{}, fmt.Errorf("call queue: limit %d, want 1 to %d", limit, MaxQueueLimit)
+	if err := checkLimit(limit); err != nil {
+		return Queue{}, err
 	}
-	th, err := s.Threshold(ctx)
+	now := s.now().UTC().Truncate(time.Second)
+	var q Queue
+	var utm []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		q.Threshold, err = s.Threshold(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		q.Leads, utm, err = s.topLeads(gctx, now, limit)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Queue{}, err
+	}
+	if !all {
+		n := 0
+		for n < len(q.Leads) && float64(q.Leads[n].Score) >= q.Threshold.Value {
+			n++
+		}
+		q.Leads, utm = q.Leads[:n], utm[:n]
+	}
+	if err := s.describe(ctx, q, utm, s.lines.FirstLineSources); err != nil {
+		return Queue{}, err
+	}
+	return q, nil
+}
+
+// QueueRaw is Queue computed the straightforward way, the line sources
+// folded from the calls view: the reference Queue is tested against and
+// the baseline of `make bench`; slow on large data.
+func (s *Scorer) QueueRaw(ctx context.Context, limit int, all bool) (Queue, error) {
+	if err := checkLimit(limit); err != nil {
+		return Queue{}, err
+	}
+	th, err := s.ThresholdRaw(ctx)
 	if err != nil {
 		return Queue{}, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	rows, err := s.conn.Query(ctx, queueSQL, s.params(
+	q := Queue{Threshold: th}
+	var utm []string
+	q.Leads, utm, err = s.queryLeads(ctx, "call queue (raw)", queueRawSQL,
 		clickhouse.Named("now", now),
 		clickhouse.Named("before", now),
 		clickhouse.Named("threshold", th.Value),
 		clickhouse.Named("all", boolInt(all)),
-		clickhouse.Named("limit", uint64(limit)),
-	)...)
+		clickhouse.Named("limit", uint64(limit)))
 	if err != nil {
-		return Queue{}, fmt.Errorf("query call queue: %w", err)
+		return Queue{}, err
+	}
+	if err := s.describe(ctx, q, utm, s.lineSourcesRaw); err != nil {
+		return Queue{}, err
+	}
+	return q, nil
+}
+
+func checkLimit(limit int) error {
+	if limit < 1 || limit > MaxQueueLimit {
+		return fmt.Errorf("call queue: limit %d, want 1 to %d", limit, MaxQueueLimit)
+	}
+	return nil
+}
+
+// topLeads returns the limit hottest open leads as of now, in the queue's
+// order, without their AboveThreshold, and their utm sources: first their
+// scores and last touches, then the rest for those leads only.
+func (s *Scorer) topLeads(ctx context.Context, now time.Time, limit int) ([]Lead, []string, error) {
+	rows, err := s.conn.Query(ctx, s.fast.topLeads, s.params(clickhouse.Named("now", now),
+		clickhouse.Named("limit", uint64(limit)))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query call queue: %w", err)
 	}
 	defer rows.Close()
-	q := Queue{Threshold: th, Leads: []Lead{}}
+	type leadKey struct{ phone, ref string }
+	leads, refs := []Lead{}, []leadKey{}
+	phones, ids := []string{""}, []string{""} // never empty: "IN ()" is not SQL
+	for rows.Next() {
+		var l Lead
+		var k leadKey
+		if err := rows.Scan(&k.phone, &k.ref, &l.Score, &l.LastTouchAt); err != nil {
+			return nil, nil, fmt.Errorf("scan call queue: %w", err)
+		}
+		l.Phone, l.LastTouchAt = k.phone, l.LastTouchAt.UTC()
+		leads, refs = append(leads, l), append(refs, k)
+		if k.phone != "" {
+			phones = append(phones, k.phone)
+		} else {
+			ids = append(ids, k.ref)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read call queue: %w", err)
+	}
+	rows, err = s.conn.Query(ctx, s.fast.leadTouches, clickhouse.Named("now", now),
+		clickhouse.Named("phones", phoneSet(phones)), clickhouse.Named("refs", phoneSet(ids)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("query the touches of the call queue's leads: %w", err)
+	}
+	defer rows.Close()
+	type touched struct{ leadID, utm string }
+	byLead := map[leadKey]touched{}
+	for rows.Next() {
+		var k leadKey
+		var t touched
+		if err := rows.Scan(&k.phone, &k.ref, &t.leadID, &t.utm); err != nil {
+			return nil, nil, fmt.Errorf("scan the touches of a lead: %w", err)
+		}
+		byLead[k] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read the touches of the call queue's leads: %w", err)
+	}
+	utm := make([]string, len(leads))
+	for i, k := range refs {
+		leads[i].LeadID, utm[i] = byLead[k].leadID, byLead[k].utm
+	}
+	return leads, utm, nil
+}
+
+// queryLeads runs a query of (lead_phone, lead_ref, lead_id, score,
+// last_touch_at, utm_source) rows and returns the leads, without their
+// AboveThreshold, and the utm sources.
+func (s *Scorer) queryLeads(ctx context.Context, what, q string, args ...any) ([]Lead, []string, error) {
+	rows, err := s.conn.Query(ctx, q, s.params(args...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", what, err)
+	}
+	defer rows.Close()
+	leads := []Lead{}
 	var utm []string
 	for rows.Next() {
 		var l Lead
 		var ref, source string
 		if err := rows.Scan(&l.Phone, &ref, &l.LeadID, &l.Score, &l.LastTouchAt, &source); err != nil {
-			return Queue{}, fmt.Errorf("scan call queue: %w", err)
+			return nil, nil, fmt.Errorf("scan %s: %w", what, err)
 		}
 		l.LastTouchAt = l.LastTouchAt.UTC()
-		l.AboveThreshold = float64(l.Score) >= th.Value
-		q.Leads = append(q.Leads, l)
+		leads = append(leads, l)
 		utm = append(utm, source)
 	}
 	if err := rows.Err(); err != nil {
-		return Queue{}, fmt.Errorf("read call queue: %w", err)
+		return nil, nil, fmt.Errorf("read %s: %w", what, err)
 	}
-	if err := s.describe(ctx, q.Leads, utm); err != nil {
-		return Queue{}, err
-	}
-	return q, nil
+	return leads, utm, nil
 }
 
 // AboveThreshold counts the open leads whose score now is at or above
@@ -115,49 +230,99 @@ type details struct {
 	name, category              string
 	clientSource, clientManager string
 	dealSource, dealManager     string
-	lineSource                  string
 }
 
-// describe fills in the name, grade, source and manager of leads; utm[i]
-// is the utm_source of leads[i]'s earliest touch with one.
-func (s *Scorer) describe(ctx context.Context, leads []Lead, utm []string) error {
+// describe fills in the name, grade, source and manager of q's leads, and
+// whether each is above the threshold; utm[i] is the utm_source of
+// leads[i]'s earliest touch with one, lineSources gives the line sources
+// of phones.
+func (s *Scorer) describe(ctx context.Context, q Queue, utm []string,
+	lineSources func(context.Context, []string) (map[string]string, error)) error {
 	var phones []string
-	for _, l := range leads {
+	for _, l := range q.Leads {
 		if l.Phone != "" {
 			phones = append(phones, l.Phone)
 		}
 	}
 	byPhone := map[string]details{}
+	lines := map[string]string{}
 	if len(phones) > 0 {
-		rows, err := s.conn.Query(ctx, detailsSQL, clickhouse.Named("phones", phones))
-		if err != nil {
-			return fmt.Errorf("query lead details: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var phone string
-			var d details
-			if err := rows.Scan(&phone, &d.name, &d.category, &d.clientSource, &d.clientManager,
-				&d.dealSource, &d.dealManager, &d.lineSource); err != nil {
-				return fmt.Errorf("scan lead details: %w", err)
-			}
-			byPhone[phone] = d
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read lead details: %w", err)
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) {
+			lines, err = lineSources(gctx, phones)
+			return err
+		})
+		g.Go(func() error { return s.details(gctx, phones, byPhone) })
+		if err := g.Wait(); err != nil {
+			return err
 		}
 	}
-	for i := range leads {
-		d := byPhone[leads[i].Phone]
-		leads[i].Name = d.name
-		leads[i].Category = client.CategoryUnknown
+	for i := range q.Leads {
+		l := &q.Leads[i]
+		d := byPhone[l.Phone]
+		l.AboveThreshold = float64(l.Score) >= q.Threshold.Value
+		l.Name = d.name
+		l.Category = client.CategoryUnknown
 		if c := client.Category(d.category); c.Known() {
-			leads[i].Category = c
+			l.Category = c
 		}
-		leads[i].Source = firstNonEmpty(d.clientSource, d.dealSource, d.lineSource, utm[i], "unknown")
-		leads[i].Manager = firstNonEmpty(d.clientManager, d.dealManager)
+		l.Source = firstNonEmpty(d.clientSource, d.dealSource, lines[l.Phone], utm[i], "unknown")
+		l.Manager = firstNonEmpty(d.clientManager, d.dealManager)
 	}
 	return nil
+}
+
+// details reads what the warehouse knows of phones into byPhone.
+func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[string]details) error {
+	rows, err := s.conn.Query(ctx, detailsSQL, clickhouse.Named("phones", phones),
+		clickhouse.Named("phoneset", phoneSet(phones)))
+	if err != nil {
+		return fmt.Errorf("query lead details: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var d details
+		if err := rows.Scan(&phone, &d.name, &d.category, &d.clientSource, &d.clientManager,
+			&d.dealSource, &d.dealManager); err != nil {
+			return fmt.Errorf("scan lead details: %w", err)
+		}
+		byPhone[phone] = d
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read lead details: %w", err)
+	}
+	return nil
+}
+
+// lineSourcesRaw gives the line sources of phones through the calls view.
+func (s *Scorer) lineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, lineSourcesRawSQL, clickhouse.Named("phoneset", phoneSet(phones)))
+	if err != nil {
+		return nil, fmt.Errorf("query line sources of leads: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var phone, source string
+		if err := rows.Scan(&phone, &source); err != nil {
+			return nil, fmt.Errorf("scan line source of a lead: %w", err)
+		}
+		out[phone] = source
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read line sources of leads: %w", err)
+	}
+	return out, nil
+}
+
+// phoneSet is strings for "x IN @set".
+func phoneSet(phones []string) clickhouse.GroupSet {
+	v := make([]any, len(phones))
+	for i, p := range phones {
+		v[i] = p
+	}
+	return clickhouse.GroupSet{Value: v}
 }
 
 func firstNonEmpty(values ...string) string {

@@ -37,6 +37,7 @@
 package scoring
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -45,6 +46,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/callpulse/callpulse/analytics"
 )
 
 // Defaults of Options, as documented in docs/api.md.
@@ -149,6 +152,16 @@ type Scorer struct {
 	// SQL's transform() takes.
 	actions []string
 	points  []int64
+	// fast is the one-pass queries for OncePerAction (queuesql.go).
+	fast fastQueries
+	// lines gives the line sources of leads from the phone rollup.
+	lines lineSources
+}
+
+// lineSources gives the line source of each phone's earliest call on a
+// line with one (analytics.Phones).
+type lineSources interface {
+	FirstLineSources(ctx context.Context, phones []string) (map[string]string, error)
 }
 
 // New returns a Scorer over a ClickHouse connection whose default database
@@ -157,7 +170,8 @@ func New(conn driver.Conn, opts Options) (*Scorer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("scoring options: %w", err)
 	}
-	s := &Scorer{conn: conn, opts: opts, now: opts.Now}
+	s := &Scorer{conn: conn, opts: opts, now: opts.Now, lines: analytics.NewPhones(conn)}
+	s.fast = newFastQueries(opts.OncePerAction)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -22,12 +22,15 @@ const touchesSQL = `
             ORDER BY touch_key, version DESC
             LIMIT 1 BY touch_key
         )
-        ANY LEFT JOIN
-        (
-            SELECT deal_id AS lead_id, argMax(phone, version) AS d_phone
+        ANY LEFT JOIN (` + dealPhonesSQL + `) USING lead_id`
+
+// dealPhonesSQL is the phone of each deal id: that of the most recently
+// updated deal with the id, of any origin (of two with the same version,
+// the larger phone).
+const dealPhonesSQL = `
+            SELECT deal_id AS lead_id, argMax(phone, (version, phone)) AS d_phone
             FROM deals
-            GROUP BY deal_id
-        ) USING lead_id`
+            GROUP BY deal_id`
 
 // pointsExpr is the points of a touch's action; actions missing from the
 // table score 0.
@@ -40,7 +43,8 @@ const pointsExpr = `transform(action, @actions, @points, toInt64(0))`
 // (score) and as of @before (score_before). A score as of T counts the
 // touches at or before T and less than @decay seconds older than T. It also
 // gives the lead's latest touch, the lead_id its latest touch naming one
-// named, and the utm_source of its earliest touch having one.
+// named, and the utm_source of its earliest touch having one (of touches
+// at the same second, the larger lead_id and the smaller utm_source).
 const scoresSQL = `
     SELECT
         lead_phone,
@@ -48,8 +52,8 @@ const scoresSQL = `
         sum(pts * if(@once = 1, least(n_now, 1), n_now)) AS score,
         sum(pts * if(@once = 1, least(n_before, 1), n_before)) AS score_before,
         max(last_at) AS last_touch_at,
-        argMaxIf(last_lead_id, last_lead_id_at, last_lead_id != '') AS lead_id,
-        argMinIf(first_utm, first_utm_at, first_utm != '') AS utm_source
+        argMaxIf(last_lead_id, (last_lead_id_at, last_lead_id), last_lead_id != '') AS lead_id,
+        argMinIf(first_utm, (first_utm_at, first_utm), first_utm != '') AS utm_source
     FROM
     (
         SELECT
@@ -60,9 +64,9 @@ const scoresSQL = `
             toInt64(countIf(toInt64(@now) - toInt64(at) < @decay)) AS n_now,
             toInt64(countIf(at <= @before AND toInt64(@before) - toInt64(at) < @decay)) AS n_before,
             max(at) AS last_at,
-            argMaxIf(lead_id, at, lead_id != '') AS last_lead_id,
+            argMaxIf(lead_id, (at, lead_id), lead_id != '') AS last_lead_id,
             maxIf(at, lead_id != '') AS last_lead_id_at,
-            argMinIf(utm_source, at, utm_source != '') AS first_utm,
+            argMinIf(utm_source, (at, utm_source), utm_source != '') AS first_utm,
             minIf(at, utm_source != '') AS first_utm_at
         FROM (` + touchesSQL + `)
         WHERE at <= @now
@@ -70,12 +74,11 @@ const scoresSQL = `
     )
     GROUP BY lead_phone, lead_ref`
 
-// latestDealsSQL is the newest version of every deal.
+// latestDealsSQL is the newest version of every deal (FINAL: deals is a
+// ReplacingMergeTree by version over (origin, deal_id)).
 const latestDealsSQL = `
             SELECT phone, stage, source, manager, created_at, closed_at
-            FROM deals
-            ORDER BY origin, deal_id, version DESC
-            LIMIT 1 BY origin, deal_id`
+            FROM deals FINAL`
 
 // openScoresSQL is scoresSQL restricted to open leads: those whose phone
 // has no won or lost deal (leads without a phone have no deal at all).
@@ -84,9 +87,9 @@ SELECT lead_phone, lead_ref, score, score_before, last_touch_at, lead_id, utm_so
 FROM (` + scoresSQL + `)
 WHERE lead_phone NOT IN (SELECT phone FROM (` + latestDealsSQL + `) WHERE stage IN ('won', 'lost'))`
 
-// queueSQL is the call queue: open leads at or above @threshold (all of
-// them when @all = 1), hottest first.
-const queueSQL = `
+// queueRawSQL is the call queue: open leads at or above @threshold (all
+// of them when @all = 1), hottest first.
+const queueRawSQL = `
 SELECT lead_phone, lead_ref, lead_id, score, last_touch_at, utm_source
 FROM (` + openScoresSQL + `)
 WHERE @all = 1 OR score >= @threshold
@@ -107,11 +110,11 @@ FROM (` + openScoresSQL + `)
 WHERE score_before < @threshold AND score >= @threshold
 ORDER BY score DESC, last_touch_at DESC, lead_phone, lead_ref`
 
-// thresholdSQL scores the leads that converted in (@from, @now] as of
+// thresholdRawSQL scores the leads that converted in (@from, @now] as of
 // their conversion (the earliest close of their won deals in the window),
 // and gives how many have a touch at or before it and the sum of their
 // scores.
-const thresholdSQL = `
+const thresholdRawSQL = `
 SELECT toUInt64(count()) AS leads, toInt64(sum(score)) AS total
 FROM
 (
@@ -144,57 +147,57 @@ FROM
 
 // detailsSQL describes the leads with the phones in @phones: the name and
 // grade of the client, its responsible manager and the sources the ad
-// source is chosen from (client, earliest deal with a source, earliest call
-// on a line with a source), and the manager of its newest deal with one.
+// source is chosen from (client, earliest deal with a source), and the
+// manager of its newest deal with one (of two at the same time, the
+// smaller source and the larger manager).
 const detailsSQL = `
-SELECT phone, name, grade, c_source, c_manager, d_source, d_manager, l_source
+SELECT phone, name, grade, c_source, c_manager, d_source, d_manager
 FROM
 (
-    SELECT phone, name, grade, c_source, c_manager, d_source, d_manager
+    SELECT phone, name, grade, c_source, c_manager
     FROM
     (
-        SELECT phone, name, grade, c_source, c_manager
-        FROM
-        (
-            SELECT phone, name, c_source, c_manager
-            FROM (SELECT arrayJoin(@phones) AS phone)
-            ANY LEFT JOIN
-            (
-                SELECT phone, name, source AS c_source, manager AS c_manager
-                FROM clients
-                WHERE has(@phones, phone)
-                ORDER BY phone, version DESC
-                LIMIT 1 BY phone
-            ) USING phone
-        )
+        SELECT phone, name, c_source, c_manager
+        FROM (SELECT arrayJoin(@phones) AS phone)
         ANY LEFT JOIN
         (
-            SELECT phone, toString(argMax(category, valid_from)) AS grade
-            FROM client_categories
-            WHERE has(@phones, phone) AND category != 'unknown'
-            GROUP BY phone
+            SELECT phone, name, source AS c_source, manager AS c_manager
+            FROM clients
+            WHERE phone IN @phoneset
+            ORDER BY phone, version DESC
+            LIMIT 1 BY phone
         ) USING phone
     )
     ANY LEFT JOIN
     (
-        SELECT
-            phone,
-            argMinIf(source, created_at, source != '') AS d_source,
-            argMaxIf(manager, created_at, manager != '') AS d_manager
-        FROM (` + latestDealsSQL + `)
-        WHERE has(@phones, phone)
+        SELECT phone, toString(argMax(category, (valid_from, recorded_at, category))) AS grade
+        FROM client_categories
+        WHERE phone IN @phoneset AND category != 'unknown'
         GROUP BY phone
     ) USING phone
 )
 ANY LEFT JOIN
 (
-    SELECT client_phone AS phone, argMinIf(line_source, at, line_source != '' AND at > toDateTime(0)) AS l_source
-    FROM
-    (
-        SELECT client_phone, line_source,
-            multiIf(started_at > toDateTime(0), started_at, answered_at > toDateTime(0), answered_at, ended_at) AS at
-        FROM calls
-        WHERE has(@phones, client_phone)
-    )
-    GROUP BY client_phone
+    SELECT
+        phone,
+        argMinIf(source, (created_at, source), source != '') AS d_source,
+        argMaxIf(manager, (created_at, manager), manager != '') AS d_manager
+    FROM (` + latestDealsSQL + `)
+    WHERE phone IN @phoneset
+    GROUP BY phone
 ) USING phone`
+
+// lineSourcesRawSQL is the line source of the earliest call on a line
+// with one (by start, else answer, else end; then the smaller source) of
+// each phone in @phoneset, folding its calls through the calls view: the
+// call-tracking part of the ad source, as QueueRaw finds it.
+const lineSourcesRawSQL = `
+SELECT client_phone, argMinIf(line_source, (at, line_source), line_source != '' AND at > toDateTime(0)) AS l_source
+FROM
+(
+    SELECT client_phone, line_source,
+        multiIf(started_at > toDateTime(0), started_at, answered_at > toDateTime(0), answered_at, ended_at) AS at
+    FROM calls
+    WHERE client_phone IN @phoneset
+)
+GROUP BY client_phone`

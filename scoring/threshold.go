@@ -35,10 +35,20 @@ type Threshold struct {
 // package comment), or FallbackThreshold if fewer than MinSample did. It is
 // recomputed on every call, so a newly won deal recalibrates it at once.
 func (s *Scorer) Threshold(ctx context.Context) (Threshold, error) {
+	return s.threshold(ctx, s.fast.threshold)
+}
+
+// ThresholdRaw is Threshold computed the straightforward way: the
+// reference the one-pass form is tested against.
+func (s *Scorer) ThresholdRaw(ctx context.Context) (Threshold, error) {
+	return s.threshold(ctx, thresholdRawSQL)
+}
+
+func (s *Scorer) threshold(ctx context.Context, q string) (Threshold, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	var leads uint64
 	var total int64
-	err := s.conn.QueryRow(ctx, thresholdSQL, s.params(
+	err := s.conn.QueryRow(ctx, q, s.params(
 		clickhouse.Named("from", now.Add(-s.opts.Lookback)),
 		clickhouse.Named("now", now),
 	)...).Scan(&leads, &total)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: ingest and ClickHouse-writer throughput of callpulse next to
 # their baselines, on this machine (see docs/performance.md). Starts a
-# private ClickHouse in a temp dir and stops it on exit. About 9 minutes (the analytics part at 10M calls takes 7; -queries-calls 2000000 shortens it).
+# private ClickHouse in a temp dir and stops it on exit. The analytics part at 10M calls takes 15-20 minutes (-queries-calls 2000000 shortens it; see docs/performance.md).
 #
 #   BENCH_DURATION=10s  length of each ingest run
 #   BENCH_RATE=5000     open-loop request rate

@@ -54,10 +54,13 @@ func genSQL(q string, pairs ...any) string {
 // about 10 s of traffic at a busy hour (4 calls/s, three times the
 // average of this store): 25 calls started in the last minute, the end
 // of 12 of the newest stored calls (with reported talk time), and late
-// talk-time reports for 3 calls 1 to 20 days old.
-func liveTraffic(calls int, now time.Time) []string {
+// talk-time reports for 3 calls 1 to 20 days old. The new calls are
+// numbered from newCalls: every run on a reused store needs new ones (an
+// event of a stored call with other content under the same key would
+// break the events' contract).
+func liveTraffic(calls, newCalls int, now time.Time) []string {
 	return []string{
-		genSQL(genEventsSQL, "OFF", calls, "COUNT", 25, "T0", now.Unix()-660, "SPAN", 60),
+		genSQL(genEventsSQL, "OFF", newCalls, "COUNT", 25, "T0", now.Unix()-660, "SPAN", 60),
 		genSQL(lateEventsSQL, "OFF", calls-12, "COUNT", 12, "STEP", 1),
 		genSQL(lateEventsSQL, "OFF", calls-20*calls/genDays, "COUNT", 3, "STEP", 9*calls/genDays),
 	}

@@ -49,26 +49,29 @@ type RollupOptions struct {
 	MaxChain int
 	// RebuildEvery is how often a root is rebuilt from calls_agg instead of
 	// compacted (DefaultRollupRebuild); negative means never after the
-	// first. A rebuild costs a full fold of calls_agg (a minute at 10M
-	// calls on 2 cores), and re-derives everything from the events.
+	// first. A rebuild costs a full fold of calls_agg and writing every
+	// call's facts (minutes at 10M calls on 2 cores), and re-derives
+	// everything from the events.
 	RebuildEvery time.Duration
 	// Logger receives a line per root and every failure.
 	Logger *slog.Logger
 }
 
-// TalkRollup keeps the talk-time rollup (talk_rollup) current: each
-// Refresh publishes a snapshot as of a new cutoff. It only makes TalkTime
-// faster — TalkTime is exact with or without it, and with any number of
-// refreshers running at once (on several replicas), crashed or stopped.
-type TalkRollup struct {
+// Rollup keeps the analytics rollups current: the talk-time snapshots
+// (talk_rollup), the call facts and the phone rollup (facts.go). Each
+// Refresh publishes a snapshot of all three as of a new cutoff. It only
+// makes queries faster — TalkTime, Sources and the queue's line sources
+// are exact with or without it, and with any number of refreshers running
+// at once (on several replicas), crashed or stopped.
+type Rollup struct {
 	conn driver.Conn
 	opts RollupOptions
 	zone string
 	log  *slog.Logger
 }
 
-// NewTalkRollup returns a refresher over a migrated ClickHouse database.
-func NewTalkRollup(conn driver.Conn, opts RollupOptions) *TalkRollup {
+// NewRollup returns a refresher over a migrated ClickHouse database.
+func NewRollup(conn driver.Conn, opts RollupOptions) *Rollup {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultRollupInterval
 	}
@@ -89,17 +92,17 @@ func NewTalkRollup(conn driver.Conn, opts RollupOptions) *TalkRollup {
 	if opts.Zone != nil && opts.Zone != time.Local {
 		zone = opts.Zone.String()
 	}
-	return &TalkRollup{conn: conn, opts: opts, zone: zone, log: log}
+	return &Rollup{conn: conn, opts: opts, zone: zone, log: log}
 }
 
 // Run refreshes every Interval until ctx is done. Failures are logged and
 // retried at the next tick. It returns nil when ctx is done.
-func (r *TalkRollup) Run(ctx context.Context) error {
+func (r *Rollup) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
 	for {
 		if _, err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("talk-time rollup refresh failed", "err", err)
+			r.log.Warn("analytics rollup refresh failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -117,16 +120,16 @@ const (
 	RefreshNone    RefreshKind = "none"    // nothing arrived since the newest snapshot
 	RefreshDelta   RefreshKind = "delta"   // added the changes since the newest snapshot
 	RefreshCompact RefreshKind = "compact" // rewrote the newest snapshot and the changes as a new root
-	RefreshRebuild RefreshKind = "rebuild" // built a new root from calls_agg
+	RefreshRebuild RefreshKind = "rebuild" // built a new root and generation of facts from calls_agg
 )
 
 // Refresh publishes a snapshot as of ClickHouse's now() minus Margin: a
-// root built from calls_agg if there is no snapshot yet or the last
-// rebuild is older than RebuildEvery; else the changes since the newest
-// snapshot, compacted with its chain into a new root once the chain is
-// MaxChain long or keeps the days of another zone. Then it drops what no
-// snapshot needs any more.
-func (r *TalkRollup) Refresh(ctx context.Context) (RefreshKind, error) {
+// root and a new generation of call facts built from calls_agg if there
+// is no snapshot with facts yet or the last rebuild is older than
+// RebuildEvery; else the changes since the newest snapshot, compacted
+// with its chain into a new root once the chain is MaxChain long or keeps
+// the days of another zone. Then it drops what no snapshot needs any more.
+func (r *Rollup) Refresh(ctx context.Context) (RefreshKind, error) {
 	markers, err := loadRefreshes(ctx, r.conn)
 	if err != nil {
 		return RefreshNone, err
@@ -136,25 +139,25 @@ func (r *TalkRollup) Refresh(ctx context.Context) (RefreshKind, error) {
 		return RefreshNone, err
 	}
 	cutoff := now.Add(-r.opts.Margin).Truncate(time.Second).UTC()
-	head, chain, ok := pickHead(markers)
+	head, chain, ok := factsHead(markers)
 	if ok && !cutoff.After(head.cutoff) {
 		return RefreshNone, nil
 	}
 	m := refreshMarker{id: newRefreshID(), cutoff: cutoff, zone: r.zone}
 	var kind RefreshKind
 	if !ok || (r.opts.RebuildEvery > 0 && cutoff.Sub(head.rebuilt) >= r.opts.RebuildEvery) {
-		kind, m.epoch, m.rebuilt = RefreshRebuild, m.id, cutoff
+		kind, m.epoch, m.rebuilt, m.generation = RefreshRebuild, m.id, cutoff, m.id
 		if err := r.rebuild(ctx, m); err != nil {
 			return RefreshNone, err
 		}
 	} else {
 		dctx, cancel := context.WithTimeout(ctx, deltaTimeout)
 		defer cancel()
-		sums, touched, err := r.changes(dctx, head.cutoff, cutoff)
+		m.rebuilt, m.generation = head.rebuilt, head.generation
+		sums, changed, err := r.changes(dctx, m.generation, head.cutoff, cutoff)
 		if err != nil {
 			return RefreshNone, err
 		}
-		m.rebuilt = head.rebuilt
 		switch {
 		case len(chain) >= r.opts.MaxChain || head.zone != r.zone:
 			kind, m.epoch = RefreshCompact, m.id
@@ -163,14 +166,21 @@ func (r *TalkRollup) Refresh(ctx context.Context) (RefreshKind, error) {
 				clickhouse.Named("zone", r.zone)); err != nil {
 				return RefreshNone, fmt.Errorf("compact talk-time rollup: %w", err)
 			}
-		case !touched:
+		case len(changed) == 0 && len(sums) == 0:
 			return RefreshNone, nil
 		default:
 			kind, m.epoch, m.base = RefreshDelta, head.epoch, head.id
 		}
+		if err := refreshFacts(dctx, r.conn, m.generation, cutoff, changed); err != nil {
+			return RefreshNone, err
+		}
 		if err := r.insertRows(dctx, m, sums); err != nil {
 			return RefreshNone, err
 		}
+	}
+	if err := r.conn.Exec(ctx, "INSERT INTO fact_refreshes (generation, id) SELECT @generation, @id",
+		clickhouse.Named("generation", m.generation), clickhouse.Named("id", m.id)); err != nil {
+		return RefreshNone, fmt.Errorf("record the facts of refresh: %w", err)
 	}
 	if err := r.conn.Exec(ctx, `INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at)
 		SELECT @epoch, @id, @base, @cutoff, @zone, @rebuilt, now()`,
@@ -179,49 +189,61 @@ func (r *TalkRollup) Refresh(ctx context.Context) (RefreshKind, error) {
 		return RefreshNone, fmt.Errorf("record talk-time refresh: %w", err)
 	}
 	if kind != RefreshDelta {
-		r.log.Info("talk-time rollup root written", "kind", kind, "cutoff", cutoff, "epoch", m.epoch)
+		r.log.Info("analytics rollup root written", "kind", kind, "cutoff", cutoff, "epoch", m.epoch, "generation", m.generation)
 	}
 	return kind, r.dropStale(ctx)
 }
 
 // grains is the rows a quarter hour goes to: itself, and its day in the
 // refresher's zone if it has one.
-func (r *TalkRollup) grains() string {
+func (r *Rollup) grains() string {
 	if r.zone == "" {
 		return quarterHoursOnlySQL
 	}
 	return grainsSQL
 }
 
-// rebuild writes a root as of m.cutoff from calls_agg. Folding every call
-// may exceed the memory limit, so its GROUP BY may spill to disk.
-func (r *TalkRollup) rebuild(ctx context.Context, m refreshMarker) error {
+// dayZone is the zone of the days of the changes: the refresher's, or UTC
+// (unused) when it keeps quarter hours only.
+func (r *Rollup) dayZone() string {
+	if r.zone == "" {
+		return "UTC"
+	}
+	return r.zone
+}
+
+// rebuild writes a root as of m.cutoff, and generation m.generation of the
+// call facts and the phone rollup, from calls_agg: first every call's
+// facts, then both rollups from them. Folding every call may exceed the
+// memory limit, so its GROUP BY may spill to disk.
+func (r *Rollup) rebuild(ctx context.Context, m refreshMarker) error {
 	ctx, cancel := context.WithTimeout(ctx, rebuildTimeout)
 	defer cancel()
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_bytes_before_external_group_by": 1 << 30,
 		"max_execution_time":                 int(rebuildTimeout / time.Second),
 	}))
-	q := fmt.Sprintf(rootRebuildSQL, "AND at < @cutoff", "", "AND at < @cutoff", r.grains())
-	if err := r.conn.Exec(ctx, q, clickhouse.Named("id", m.id), clickhouse.Named("cutoff", m.cutoff),
-		clickhouse.Named("zone", r.zone)); err != nil {
-		return fmt.Errorf("rebuild talk-time rollup as of %s: %w", m.cutoff.Format(time.DateTime), err)
+	args := []any{clickhouse.Named("id", m.id), clickhouse.Named("gen", m.generation),
+		clickhouse.Named("cutoff", m.cutoff), clickhouse.Named("zone", r.zone)}
+	for _, step := range []struct{ what, q string }{
+		{"call facts", callFactsRebuildSQL},
+		{"talk-time rollup", fmt.Sprintf(talkRootFromFactsSQL, "AND at < @cutoff", r.grains())},
+		{"phone rollup", phoneRootSQL},
+	} {
+		if err := r.conn.Exec(ctx, step.q, args...); err != nil {
+			return fmt.Errorf("rebuild %s as of %s: %w", step.what, m.cutoff.Format(time.DateTime), err)
+		}
 	}
 	return nil
 }
 
 // changes sums the talk-time changes between two cutoffs per quarter hour
-// (and day of the zone), manager and category; touched reports whether
-// any call was touched at all (a refresh with no net change still moves
-// the cutoff, so that queries fold fewer calls themselves).
-func (r *TalkRollup) changes(ctx context.Context, from, to time.Time) (talkSums, bool, error) {
-	tz := r.zone
-	if tz == "" {
-		tz = "UTC"
-	}
-	deltas, err := talkChanges(ctx, r.conn, from, to, tz)
+// (and day of the zone), manager and category, and returns the calls with
+// events in between.
+func (r *Rollup) changes(ctx context.Context, gen uint64, from, to time.Time) (talkSums, []changedCall, error) {
+	deltas, changed, err := talkChanges(ctx, r.conn, gen, from, to, r.dayZone())
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	sums := talkSums{}
 	for _, d := range deltas {
@@ -230,20 +252,11 @@ func (r *TalkRollup) changes(ctx context.Context, from, to time.Time) (talkSums,
 			sums.add(r.zone, d.day, d.manager, d.category, d.seconds, d.calls)
 		}
 	}
-	if len(deltas) > 0 {
-		return sums, true, nil
-	}
-	var n uint64
-	err = r.conn.QueryRow(ctx, `SELECT toUInt64(count()) FROM (`+fmt.Sprintf(touchedSQL, "AND at < @to")+`)`,
-		clickhouse.Named("from", from), clickhouse.Named("to", to)).Scan(&n)
-	if err != nil {
-		return nil, false, fmt.Errorf("count calls touched since %s: %w", from.Format(time.DateTime), err)
-	}
-	return sums, n > 0, nil
+	return sums, changed, nil
 }
 
 // insertRows writes the non-zero sums as rows of refresh m.
-func (r *TalkRollup) insertRows(ctx context.Context, m refreshMarker, sums talkSums) error {
+func (r *Rollup) insertRows(ctx context.Context, m refreshMarker, sums talkSums) error {
 	batch, err := r.conn.PrepareBatch(ctx,
 		"INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)")
 	if err != nil {

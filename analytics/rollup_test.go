@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/client"
+	"github.com/callpulse/callpulse/deal"
 	"github.com/callpulse/callpulse/internal/chtest"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
@@ -25,6 +28,12 @@ var (
 	streamZones = []string{"Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "UTC"}
 	phonePool   = []string{"+79160000001", "+79160000002", "+79160000003", "+79160000004", "+79160000005", ""}
 	extPool     = []string{"101", "102", "103", "104"}
+	// Lines and the ad sources mapped from them; a line without one, and
+	// events that name none.
+	linePool    = []string{"+74950000001", "+74950000002", "+74950000003", "+74950000009", ""}
+	streamLines = map[string]string{"+74950000001": "yandex", "+74950000002": "avito", "+74950000003": "vk"}
+	// Clients with deals and no calls.
+	dealOnlyPhones = []string{"+79160000008", "+79160000009"}
 )
 
 // streamCall is the true events of one call, partial as PBXs send them.
@@ -51,6 +60,9 @@ func streamCall(rng *rand.Rand, provider, id string) []call.Event {
 			e.ClientPhone = phone
 		} else if rng.IntN(4) == 0 {
 			e.ClientPhone = phonePool[rng.IntN(len(phonePool))]
+		}
+		if rng.IntN(3) > 0 {
+			e.LinePhone = linePool[rng.IntN(len(linePool))]
 		}
 		if rng.IntN(3) > 0 {
 			e.Manager, e.ManagerRank = extPool[rng.IntN(len(extPool))], uint8(rng.IntN(3))
@@ -98,12 +110,43 @@ func randomGrades(rng *rand.Rand, n int) []gradeRow {
 	return out
 }
 
+// randomDeals returns n deals whose ids come from a small pool, so that
+// later upserts re-version earlier deals (another phone, stage, source).
+func randomDeals(rng *rand.Rand, n int) []deal.Deal {
+	phones := append(slices.Clone(phonePool[:len(phonePool)-1]), dealOnlyPhones...)
+	byID := map[string]deal.Deal{}
+	for range n {
+		created := streamStart.Add(time.Duration(rng.IntN((streamDays+2)*24*60)-24*60) * time.Minute)
+		d := deal.Deal{
+			ID:        fmt.Sprint("d", rng.IntN(8)),
+			Phone:     phones[rng.IntN(len(phones))],
+			Stage:     []deal.Stage{deal.StageOpen, deal.StageWon, deal.StageLost}[rng.IntN(3)],
+			Source:    []string{"", "", "crm_seo", "crm_ads"}[rng.IntN(4)],
+			CreatedAt: created,
+		}
+		if d.Stage != deal.StageOpen {
+			d.ClosedAt = created.Add(time.Duration(rng.IntN(72)) * time.Hour)
+		}
+		if d.Stage == deal.StageWon {
+			d.Amount = deal.Amount(100 * (1 + rng.IntN(1000)))
+		}
+		byID[d.ID] = d
+	}
+	out := make([]deal.Deal, 0, len(byID))
+	for _, d := range byID {
+		out = append(out, d)
+	}
+	return out
+}
+
 type streamDB struct {
 	t      *testing.T
 	db     *warehouse.DB
 	writer *warehouse.EventWriter
 	seq    uint64
 	checks int
+	// dealVersion orders deal upserts.
+	dealVersion int
 }
 
 func newStreamDB(t *testing.T) *streamDB {
@@ -116,7 +159,7 @@ func newStreamDB(t *testing.T) *streamDB {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &streamDB{t: t, db: db, writer: warehouse.NewEventWriter(db, nil, warehouse.NewMetrics(nil), nil)}
+	return &streamDB{t: t, db: db, writer: warehouse.NewEventWriter(db, streamLines, warehouse.NewMetrics(nil), nil)}
 }
 
 func (s *streamDB) write(events []call.Event) {
@@ -131,6 +174,29 @@ func (s *streamDB) write(events []call.Event) {
 		recs = append(recs, spool.Record{Seq: s.seq, Data: b})
 	}
 	if err := s.writer.Write(context.Background(), recs); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// deals upserts deals as learned at a time after every earlier upsert.
+func (s *streamDB) deals(deals []deal.Deal) {
+	s.t.Helper()
+	s.dealVersion++
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(s.dealVersion) * time.Second)
+	if err := s.db.UpsertDeals(context.Background(), deals, "csv", at); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// clients imports two clients with an ad source of their own, one of them
+// without calls.
+func (s *streamDB) clients() {
+	s.t.Helper()
+	cs := []client.Client{
+		{Phone: phonePool[1], Name: "Client 2", Category: client.CategoryB, Source: "exhibition"},
+		{Phone: dealOnlyPhones[0], Name: "Client 8", Category: client.CategoryA, Source: "partner"},
+	}
+	if err := s.db.UpsertClients(context.Background(), cs, "csv", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -152,13 +218,20 @@ func (s *streamDB) grade(rows []gradeRow) {
 	}
 }
 
-// checkAgainstRaw compares TalkTime with TalkTimeRaw for the whole stream,
-// with and without a manager filter, in two of the zones, and at every
-// other check day by day in one of them (other zones at each check).
+// checkAgainstRaw compares every pre-aggregated query with its raw form.
 func (s *streamDB) checkAgainstRaw(stage string) {
 	s.t.Helper()
-	ctx := context.Background()
 	s.checks++
+	s.checkTalkAgainstRaw(stage)
+	s.checkFunnelAgainstRaw(stage)
+}
+
+// checkTalkAgainstRaw compares TalkTime with TalkTimeRaw for the whole
+// stream, with and without a manager filter, in two of the zones, and at
+// every other check day by day in one of them (other zones at each check).
+func (s *streamDB) checkTalkAgainstRaw(stage string) {
+	s.t.Helper()
+	ctx := context.Background()
 	for i, zone := range streamZones {
 		if i != s.checks%len(streamZones) && i != (s.checks+2)%len(streamZones) {
 			continue
@@ -202,6 +275,58 @@ func (s *streamDB) checkAgainstRaw(stage string) {
 	}
 }
 
+// checkFunnelAgainstRaw compares Sources with SourcesRaw over the stream
+// and, at every other check, day by day, in one of the zones (another at
+// each check), and the line sources of every phone with the calls view's.
+func (s *streamDB) checkFunnelAgainstRaw(stage string) {
+	s.t.Helper()
+	ctx := context.Background()
+	zone := streamZones[s.checks%len(streamZones)]
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	store := analytics.NewStore(s.db.Conn(), loc)
+	from := time.Date(2026, 10, 21, 0, 0, 0, 0, loc)
+	periods := []analytics.Period{{From: from, To: from.AddDate(0, 0, streamDays+3)}}
+	if s.checks%2 == 0 {
+		for d := range streamDays + 3 {
+			day := from.AddDate(0, 0, d)
+			periods = append(periods, analytics.Period{From: day, To: day})
+		}
+	}
+	for i, p := range periods {
+		got, err := store.Sources(ctx, p)
+		if err != nil {
+			s.t.Fatalf("%s: Sources %s %v: %v", stage, zone, p, err)
+		}
+		want, err := store.SourcesRaw(ctx, p)
+		if err != nil {
+			s.t.Fatalf("%s: SourcesRaw: %v", stage, err)
+		}
+		if len(want) == 0 && i == 0 {
+			s.t.Fatalf("%s: no leads at all: the stream is too thin to test anything", stage)
+		}
+		if !reflect.DeepEqual(got, want) {
+			s.t.Errorf("%s: sources %s %s..%s:\n got %+v\nwant %+v", stage, zone, p.From.Format(time.DateOnly),
+				p.To.Format(time.DateOnly), got, want)
+		}
+	}
+	phones := analytics.NewPhones(s.db.Conn())
+	all := append(slices.Clone(phonePool[:len(phonePool)-1]), dealOnlyPhones...)
+	got, err := phones.FirstLineSources(ctx, all)
+	if err != nil {
+		s.t.Fatalf("%s: FirstLineSources: %v", stage, err)
+	}
+	want, err := phones.FirstLineSourcesRaw(ctx, all)
+	if err != nil {
+		s.t.Fatalf("%s: FirstLineSourcesRaw: %v", stage, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		s.t.Errorf("%s: line sources:\n got %v\nwant %v", stage, got, want)
+	}
+}
+
 func fmtRows(rows []analytics.TalkRow) string {
 	var b strings.Builder
 	for _, r := range rows {
@@ -213,7 +338,7 @@ func fmtRows(rows []analytics.TalkRow) string {
 // refresh runs one refresh. What it does depends on whether ClickHouse's
 // clock has moved past the last cutoff, so only the first (there is no
 // snapshot yet: always a rebuild) is asserted; the others are logged.
-func refresh(t *testing.T, r *analytics.TalkRollup, want analytics.RefreshKind) {
+func refresh(t *testing.T, r *analytics.Rollup, want analytics.RefreshKind) {
 	t.Helper()
 	got, err := r.Refresh(context.Background())
 	if err != nil {
@@ -225,18 +350,20 @@ func refresh(t *testing.T, r *analytics.TalkRollup, want analytics.RefreshKind) 
 	t.Logf("refresh: %s", got)
 }
 
-// TestTalkTimeMatchesRaw delivers random calls — partial events, each
+// TestRollupMatchesRaw delivers random calls — partial events, each
 // delivered up to three times, shuffled, in batches, many arriving after
-// the snapshot that counted their call's earlier events, some days late —
-// and grade history that arrives late too, and checks after every step
-// that TalkTime (snapshot plus changes) equals the straightforward query
-// over the calls view, in zones with DST changes and half- and
-// quarter-hour offsets, read from the rollup's day rows (the refresher's
-// zone) or its quarter hours (the others): before any snapshot, after
-// rebuilds, deltas, compaction, a crashed refresh, concurrent refreshers,
-// a refresher keeping another zone, and a re-run of the migration's
-// backfills.
-func TestTalkTimeMatchesRaw(t *testing.T) {
+// the snapshot that counted their call's earlier events, some days late,
+// some moving the call to another client phone — grade history that
+// arrives late too, and deals re-imported with other phones and stages,
+// and checks after every step that TalkTime (snapshot plus changes),
+// Sources and FirstLineSources (phone rollup plus changes) equal the
+// straightforward queries over the calls view, in zones with DST changes
+// and half- and quarter-hour offsets, talk time read from the rollup's day
+// rows (the refresher's zone) or its quarter hours (the others): before
+// any snapshot, after rebuilds, deltas, compaction, crashed refreshes,
+// concurrent refreshers, a refresher keeping another zone, and a re-run of
+// the migrations' backfills.
+func TestRollupMatchesRaw(t *testing.T) {
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 42))
@@ -254,20 +381,32 @@ func TestTalkTimeMatchesRaw(t *testing.T) {
 			rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
 			batches := split(rng, deliveries, 10)
 			grades := split(rng, randomGrades(rng, 24), 10)
+			deals := split(rng, randomDeals(rng, 30), 10)
 
 			berlin, _ := time.LoadLocation("Europe/Berlin")
 			kolkata, _ := time.LoadLocation("Asia/Kolkata")
 			opts := analytics.RollupOptions{Zone: berlin, Margin: time.Nanosecond, RebuildEvery: -1, MaxChain: 3}
-			r := analytics.NewTalkRollup(s.db.Conn(), opts)
+			r := analytics.NewRollup(s.db.Conn(), opts)
 
-			s.write(batches[0])
-			s.grade(grades[0])
-			s.checkAgainstRaw("no snapshot")
-			refresh(t, r, analytics.RefreshRebuild)
-			s.checkAgainstRaw("after the first rebuild")
-			for i := 1; i < len(batches); i++ {
+			// A third of the stream before the first snapshot, so that its
+			// rebuild has several calls per phone to fold.
+			const first = 3
+			for i := range first {
 				s.write(batches[i])
 				s.grade(grades[i])
+				s.deals(deals[i])
+				s.checkAgainstRaw(fmt.Sprintf("batch %d, no snapshot", i))
+			}
+			settle(t, s.db)
+			refresh(t, r, analytics.RefreshRebuild)
+			s.checkAgainstRaw("after the first rebuild")
+			for i := first; i < len(batches); i++ {
+				s.write(batches[i])
+				s.grade(grades[i])
+				s.deals(deals[i])
+				if i == first {
+					s.clients()
+				}
 				s.checkAgainstRaw(fmt.Sprintf("batch %d before refresh", i))
 				if i%3 != 0 {
 					refresh(t, r, "")
@@ -281,11 +420,19 @@ func TestTalkTimeMatchesRaw(t *testing.T) {
 						"SELECT 1, 7, '', toDateTime('2026-10-24 10:00:00'), '101', 'A', 99999, 99")
 					s.exec("INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at) " +
 						"SELECT 1, 8, 7, now() + 3600, '', now(), now()")
+					s.exec("INSERT INTO fact_refreshes (generation, id) SELECT generation, 8 FROM fact_refreshes LIMIT 1")
 					s.checkAgainstRaw("after a crashed refresh")
+				case 5:
+					// A refresh that crashed after writing its call facts and phone
+					// rollup rows, before its marker.
+					if err := r.RefreshFactsOnly(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+					s.checkAgainstRaw("after a refresh that crashed after its facts")
 				case 6:
 					errs := make(chan error, 3)
 					concurrently(3, func() {
-						_, err := analytics.NewTalkRollup(s.db.Conn(), opts).Refresh(context.Background())
+						_, err := analytics.NewRollup(s.db.Conn(), opts).Refresh(context.Background())
 						errs <- err
 					})
 					close(errs)
@@ -300,7 +447,7 @@ func TestTalkTimeMatchesRaw(t *testing.T) {
 					s.checkAgainstRaw("after re-running the backfills")
 					// A rebuild by a refresher keeping another zone's days; the
 					// next refreshes (Berlin's) compact the chain to theirs.
-					refresh(t, analytics.NewTalkRollup(s.db.Conn(), analytics.RollupOptions{
+					refresh(t, analytics.NewRollup(s.db.Conn(), analytics.RollupOptions{
 						Zone: kolkata, Margin: time.Nanosecond, RebuildEvery: time.Nanosecond}), "")
 					s.checkAgainstRaw("after a second rebuild")
 				}
@@ -324,6 +471,26 @@ func concurrently(n int, f func()) {
 		wg.Go(f)
 	}
 	wg.Wait()
+}
+
+// settle waits until ClickHouse's clock has passed every stored event by
+// more than a second, so that a refresh now (its cutoff is a whole second,
+// Margin before the clock) folds all of them into its snapshot rather than
+// leaving them to the queries.
+func settle(t *testing.T, db *warehouse.DB) {
+	t.Helper()
+	for {
+		var done uint8
+		err := db.Conn().QueryRow(context.Background(),
+			"SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done == 1 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (s *streamDB) exec(q string) {

@@ -1,0 +1,36 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+)
+
+// FirstLineSourcesRaw is FirstLineSources through the calls view, the
+// reference the tests compare with.
+func (p *Phones) FirstLineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
+	return p.lineSourcesRaw(ctx, phones)
+}
+
+// RefreshFactsOnly does what a delta refresh does up to and including its
+// call facts and phone rollup rows, then stops, as a refresh that crashed
+// before its marker.
+func (r *Rollup) RefreshFactsOnly(ctx context.Context) error {
+	markers, err := loadRefreshes(ctx, r.conn)
+	if err != nil {
+		return err
+	}
+	head, _, ok := factsHead(markers)
+	if !ok {
+		return fmt.Errorf("no snapshot to extend")
+	}
+	now, err := serverNow(ctx, r.conn)
+	if err != nil {
+		return err
+	}
+	cutoff := now.Add(-r.opts.Margin).Truncate(1e9).UTC()
+	changed, err := foldChanges(ctx, r.conn, head.cutoff, cutoff, r.dayZone(), true)
+	if err != nil {
+		return err
+	}
+	return refreshFacts(ctx, r.conn, head.generation, cutoff, changed)
+}

@@ -1,0 +1,128 @@
+package analytics
+
+import "fmt"
+
+// SQL of the call facts and the phone rollup (migration 0009; facts.go).
+// Parameters are bound by name on the client (@name).
+
+// callFactsRebuildSQL lists every call, folded from the calls_agg rows
+// that arrived before @cutoff, under its phone, as of @cutoff, in
+// generation @gen. The fold and talk seconds follow the calls view.
+const callFactsRebuildSQL = `
+INSERT INTO call_facts (generation, phone, provider, call_id, version, owner, contact_at, line_source, answered,
+    started_at, manager, seconds)
+SELECT
+    @gen, f_phone, provider, call_id, @cutoff, f_phone,
+    multiIf(f_started > toDateTime(0), f_started, f_answered > toDateTime(0), f_answered, f_ended),
+    f_source,
+    toUInt8(f_answered > toDateTime(0) OR f_status = 'answered'),
+    f_started,
+    f_manager,
+    toUInt32(multiIf(
+        f_answered = toDateTime(0) AND f_status != 'answered', 0,
+        f_reported > 0, f_reported,
+        f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
+        0))
+FROM
+(
+    SELECT
+        provider, call_id,
+        minIfMerge(started_at) AS f_started,
+        minIfMerge(answered_at) AS f_answered,
+        maxMerge(ended_at) AS f_ended,
+        maxMerge(status) AS f_status,
+        maxMerge(talk_seconds) AS f_reported,
+        tupleElement(maxIfMerge(manager), 2) AS f_manager,
+        maxMerge(client_phone) AS f_phone,
+        maxMerge(line_source) AS f_source
+    FROM calls_agg
+    WHERE kind = 0 AND at < @cutoff
+    GROUP BY provider, call_id
+)`
+
+// talkRootFromFactsSQL writes the talk-time snapshot of a rebuild from its
+// call facts (generation @gen, every row a call under its phone) and the
+// grade history that arrived before @cutoff (the first %s: "AND at <
+// @cutoff"), as the rows of refresh @id opening epoch @id: quarter hours,
+// and, if the second %s (grainsSQL) says so, days of the refresher's zone.
+// The category rule is talkCallsSQL's.
+const talkRootFromFactsSQL = `
+INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)
+SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, sum(s), sum(c)
+FROM
+(
+    SELECT bucket, manager, category, sum(seconds) AS s, toInt64(count()) AS c
+    FROM
+    (
+        SELECT
+            toDateTime(intDiv(toUInt32(f_started), 900) * 900) AS bucket,
+            manager,
+            if(empty(h_from), 'unknown', h_cat[greatest(arrayCount(f -> f <= f_started, h_from), 1)]) AS category,
+            toInt64(seconds) AS seconds
+        FROM
+        (
+            SELECT owner AS f_phone, started_at AS f_started, manager, seconds
+            FROM call_facts
+            WHERE generation = @gen AND answered = 1 AND started_at > toDateTime(0)
+        )
+        ANY LEFT JOIN (` + historySQL + `) USING f_phone
+    )
+    GROUP BY bucket, manager, category
+)
+ARRAY JOIN %s AS g
+GROUP BY z, b, manager, category`
+
+// phoneRootSQL writes the phone rollup of a rebuild from its call facts
+// (generation @gen), as of @cutoff. A phone's earliest call on a line with
+// a source is the least (contact_at, line_source): ties go to the smaller
+// source name, as in the funnel's other queries.
+const phoneRootSQL = `
+INSERT INTO phone_rollup (generation, phone, version, calls, first_at, source_at, source, answered)
+SELECT
+    @gen, owner, @cutoff,
+    toUInt32(count()),
+    minIf(contact_at, contact_at > toDateTime(0)),
+    tupleElement(minIf((contact_at, line_source), line_source != '' AND contact_at > toDateTime(0)) AS first_source, 1),
+    tupleElement(first_source, 2),
+    toUInt32(sum(answered))
+FROM call_facts
+WHERE generation = @gen AND phone != '' AND owner = phone
+GROUP BY owner`
+
+// phoneCallsSQL is, for each call listed under a phone of the set %[3]s
+// in generation @gen, its newest row at or before @asof, if the call
+// belonged to that phone then: the calls of each phone as of @asof. %[1]s
+// is the columns of the row (after f.1, the owner) to return, %[2]s the
+// same as a list.
+const phoneCallsSQL = `
+SELECT phone, provider, call_id, %[1]s
+FROM
+(
+    SELECT phone, provider, call_id, argMax((owner, %[2]s), version) AS f
+    FROM call_facts
+    WHERE generation = @gen AND phone IN %[3]s AND version <= @asof
+    GROUP BY phone, provider, call_id
+)
+WHERE f.1 = phone`
+
+// phoneCallsFunnelSQL is phoneCallsSQL for the phone rollup, of the phones
+// in @phones.
+var phoneCallsFunnelSQL = fmt.Sprintf(phoneCallsSQL,
+	"f.2 AS contact_at, f.3 AS line_source, f.4 AS answered", "contact_at, line_source, answered", "@phones")
+
+// regradedCallsSQL is phoneCallsSQL for talk time (with the day of the
+// quarter hour of the start in @tz), of the phones re-graded since @from
+// (%s: regradedSQL's condition).
+func regradedCallsSQL(cond string) string {
+	return fmt.Sprintf(phoneCallsSQL,
+		"f.2 AS started, f.3 AS manager, f.4 AS seconds, toDate(toDateTime(intDiv(toUInt32(f.2), 900) * 900), @tz) AS day, f.5 AS answered",
+		"started_at, manager, seconds, answered",
+		"("+fmt.Sprintf(regradedSQL, cond)+")")
+}
+
+// phoneRollupSQL is the newest phone rollup row of each phone in @phones
+// in generation @gen.
+const phoneRollupSQL = `
+SELECT phone, calls, first_at, source_at, source, answered
+FROM phone_rollup FINAL
+WHERE generation = @gen AND phone IN @phones`

@@ -1,0 +1,284 @@
+package analytics
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/callpulse/callpulse/deal"
+)
+
+// The funnel from the phone rollup: a client's calls are one row of
+// phone_rollup instead of a fold of all its events, joined with its deals;
+// the rules are those of funnel.go.
+
+// dealFactsSQL is, per client phone, what the funnel needs of its deals
+// (their newest versions): the earliest creation, the source of the
+// earliest with one, whether one is won, and the won amounts in minor
+// units. %s is a further condition.
+const dealFactsSQL = `
+        SELECT
+            phone,
+            minIf(created_at, created_at > toDateTime(0)) AS first_deal,
+            argMinIf(source, (created_at, source), source != '' AND created_at > toDateTime(0)) AS deal_source,
+            toUInt8(max(stage = 'won')) AS won,
+            toInt64(sumIf(toInt64(amount * 100), stage = 'won')) AS revenue
+        FROM (` + latestDealsSQL + `)
+        WHERE phone != '' %s
+        GROUP BY phone`
+
+// leadsSQL is the leads of the period [@start, @end) by the phone rollup
+// of generation @gen and the deals: every phone with calls or deals whose
+// first contact falls in the period.
+var leadsSQL = `
+SELECT phone, first_contact, first_line_source, first_deal_source, reached, won, revenue
+FROM
+(
+    SELECT
+        phone,
+        multiIf(first_at > toDateTime(0) AND (first_deal = toDateTime(0) OR first_at <= first_deal), first_at, first_deal)
+            AS first_contact,
+        source AS first_line_source,
+        deal_source AS first_deal_source,
+        toUInt8(answered > 0) AS reached,
+        won,
+        revenue
+    FROM
+    (
+        SELECT phone, first_at, source, answered
+        FROM phone_rollup FINAL
+        WHERE generation = @gen
+    )
+    ANY FULL JOIN (` + fmt.Sprintf(dealFactsSQL, "") + `) USING phone
+)
+WHERE first_contact >= @start AND first_contact < @end`
+
+// describeLeadsSQL is the client row's source and the latest known grade
+// of the phones in @phones that have either.
+var describeLeadsSQL = `
+SELECT phone, c_source, current_category
+FROM
+(
+    SELECT phone, source AS c_source
+    FROM clients
+    WHERE phone IN @phones
+    ORDER BY phone, version DESC
+    LIMIT 1 BY phone
+)
+ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN @phones") + `) USING phone`
+
+// lead is one lead of a period: what the funnel counts of it.
+type lead struct {
+	firstLineSource, firstDealSource string
+	reached, won                     bool
+	revenue                          int64 // minor units
+}
+
+// dealFacts is what the funnel needs of one phone's deals (dealFactsSQL).
+type dealFacts struct {
+	first   time.Time // zero if none
+	source  string
+	won     bool
+	revenue int64
+}
+
+// leadOf is the phone with calls c and deals d if its first contact falls
+// in [start, end).
+func leadOf(c *phoneFacts, d dealFacts, start, end time.Time) (lead, bool) {
+	first := c.firstAt
+	if first.IsZero() || (!d.first.IsZero() && d.first.Before(first)) {
+		first = d.first
+	}
+	if first.IsZero() || first.Before(start) || !first.Before(end) {
+		return lead{}, false
+	}
+	return lead{firstLineSource: c.source, firstDealSource: d.source, reached: c.answered > 0, won: d.won,
+		revenue: d.revenue}, true
+}
+
+// Sources returns the funnel per ad source of the clients whose first
+// contact falls in the period (see the rules in funnel.go), sorted by
+// leads, descending, then by source. Sources without leads are absent.
+//
+// It reads the phone rollup of the newest snapshot Rollup published, with
+// the phones whose calls changed since folded here, so it is exact whether
+// the refresher runs, lags or is stopped; without a snapshot it is
+// SourcesRaw.
+func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
+	head, _, ok, err := factsSnapshot(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return s.SourcesRaw(ctx, p)
+	}
+	start, end := p.bounds()
+	// The snapshot's leads and the phones changed since are independent
+	// reads, each followed by the client rows of its phones (and the
+	// latter by their calls and deals): run the two chains side by side.
+	leads, changed := map[string]lead{}, map[string]lead{}
+	clients, changedClients := map[string]leadClient{}, map[string]leadClient{}
+	var fresh map[string]*phoneFacts
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.snapshotLeads(gctx, head.generation, start, end, leads); err != nil {
+			return err
+		}
+		return s.leadClients(gctx, slices.Collect(maps.Keys(leads)), clients)
+	})
+	g.Go(func() error {
+		calls, phones, err := freshPhones(gctx, s.conn, head.cutoff)
+		if err != nil || len(phones) == 0 {
+			return err
+		}
+		// Their calls, deals and client rows are independent reads too.
+		var deals map[string]dealFacts
+		h, hctx := errgroup.WithContext(gctx)
+		h.Go(func() (err error) {
+			fresh, err = freshPhoneFacts(hctx, s.conn, head.generation, head.cutoff, calls, phones)
+			return err
+		})
+		h.Go(func() (err error) {
+			deals, err = s.dealsOf(hctx, phones)
+			return err
+		})
+		h.Go(func() error { return s.leadClients(hctx, phones, changedClients) })
+		if err := h.Wait(); err != nil {
+			return err
+		}
+		for phone, c := range fresh {
+			if l, ok := leadOf(c, deals[phone], start, end); ok {
+				changed[phone] = l
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for phone := range fresh {
+		delete(leads, phone)
+	}
+	maps.Copy(leads, changed)
+	maps.Copy(clients, changedClients)
+	return countLeads(leads, clients), nil
+}
+
+// snapshotLeads adds the period's leads by the phone rollup of generation
+// gen to leads.
+func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.Time, leads map[string]lead) error {
+	rows, err := s.conn.Query(ctx, leadsSQL, clickhouse.Named("gen", gen), clickhouse.Named("start", start),
+		clickhouse.Named("end", end))
+	if err != nil {
+		return fmt.Errorf("query leads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var first time.Time
+		var l lead
+		var reached, won uint8
+		if err := rows.Scan(&phone, &first, &l.firstLineSource, &l.firstDealSource, &reached, &won, &l.revenue); err != nil {
+			return fmt.Errorf("scan lead: %w", err)
+		}
+		l.reached, l.won = reached == 1, won == 1
+		leads[phone] = l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read leads: %w", err)
+	}
+	return nil
+}
+
+// dealsOf reads the deal facts of phones.
+func (s *Store) dealsOf(ctx context.Context, phones []string) (map[string]dealFacts, error) {
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(dealFactsSQL, "AND phone IN @phones"),
+		clickhouse.Named("phones", stringSet(phones)))
+	if err != nil {
+		return nil, fmt.Errorf("query deals of %d phones: %w", len(phones), err)
+	}
+	defer rows.Close()
+	out := map[string]dealFacts{}
+	for rows.Next() {
+		var phone string
+		var d dealFacts
+		var won uint8
+		if err := rows.Scan(&phone, &d.first, &d.source, &won, &d.revenue); err != nil {
+			return nil, fmt.Errorf("scan deals of a phone: %w", err)
+		}
+		d.first, d.won = unknownZero(d.first), won == 1
+		out[phone] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read deals of phones: %w", err)
+	}
+	return out, nil
+}
+
+// leadClient is what the funnel needs of a lead's client row and grades.
+type leadClient struct{ source, category string }
+
+// leadClients adds the client source and latest grade of those of phones
+// that have either to clients.
+func (s *Store) leadClients(ctx context.Context, phones []string, clients map[string]leadClient) error {
+	if len(phones) == 0 {
+		return nil
+	}
+	rows, err := s.conn.Query(ctx, describeLeadsSQL, clickhouse.Named("phones", stringSet(phones)))
+	if err != nil {
+		return fmt.Errorf("query clients of %d leads: %w", len(phones), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone string
+		var c leadClient
+		if err := rows.Scan(&phone, &c.source, &c.category); err != nil {
+			return fmt.Errorf("scan client of a lead: %w", err)
+		}
+		clients[phone] = c
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read clients of leads: %w", err)
+	}
+	return nil
+}
+
+// countLeads sums the leads per ad source, sorted by leads, descending,
+// then by source; nil without leads.
+func countLeads(leads map[string]lead, clients map[string]leadClient) []SourceRow {
+	bySource := map[string]*SourceRow{}
+	for phone, l := range leads {
+		c := clients[phone]
+		source := cmp.Or(c.source, l.firstDealSource, l.firstLineSource, "unknown")
+		r := bySource[source]
+		if r == nil {
+			r = &SourceRow{Source: source}
+			bySource[source] = r
+		}
+		r.Leads++
+		if l.reached {
+			r.Reached++
+		}
+		if c.category == "A" || c.category == "B" {
+			r.Qualified++
+		}
+		if l.won {
+			r.Won++
+		}
+		r.Revenue += deal.Amount(l.revenue)
+	}
+	var out []SourceRow
+	for _, r := range bySource {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b SourceRow) int {
+		return cmp.Or(cmp.Compare(b.Leads, a.Leads), cmp.Compare(a.Source, b.Source))
+	})
+	return out
+}
