@@ -53,6 +53,11 @@ type RollupOptions struct {
 	// call's facts (minutes at 10M calls on 2 cores), and re-derives
 	// everything from the events.
 	RebuildEvery time.Duration
+	// Partitions lists and drops the partitions of the rollup's tables by
+	// their logical names; *warehouse.DB does, finding a cluster's local
+	// tables (the Distributed tables have no parts). Nil: system.parts of
+	// the connection's database, for a single server.
+	Partitions Partitions
 	// Logger receives a line per root and every failure.
 	Logger *slog.Logger
 }

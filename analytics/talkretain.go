@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callpulse/callpulse/warehouse"
 )
 
 // How long data that no snapshot needs is kept.
@@ -88,8 +90,8 @@ func (r *Rollup) dropStale(ctx context.Context) error {
 		if !drop {
 			continue
 		}
-		if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", p.table, p.partition)); err != nil {
-			return fmt.Errorf("drop partition %s of %s: %w", p.table, p.partition, err)
+		if err := r.dropPartition(ctx, p); err != nil {
+			return err
 		}
 		r.log.Debug("dropped rollup data no snapshot needs", "table", p.table, "partition", p.partition)
 	}
@@ -98,8 +100,40 @@ func (r *Rollup) dropStale(ctx context.Context) error {
 
 type partition struct{ table, partition string }
 
+// Partitions lists and drops partitions of tables named as the migrations
+// name them. *warehouse.DB implements it.
+type Partitions interface {
+	Partitions(ctx context.Context, tables ...string) ([]warehouse.Partition, error)
+	DropPartition(ctx context.Context, table, partition string) error
+}
+
+// rollupTables are the rollup's tables, markers first: they are dropped
+// before the rows they describe.
+var rollupTables = []string{"talk_refreshes", "fact_refreshes", "calls_agg", "call_facts", "phone_rollup", "talk_rollup"}
+
+func (r *Rollup) dropPartition(ctx context.Context, p partition) error {
+	if r.opts.Partitions != nil {
+		return r.opts.Partitions.DropPartition(ctx, p.table, p.partition)
+	}
+	if err := r.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", p.table, p.partition)); err != nil {
+		return fmt.Errorf("drop partition %s of %s: %w", p.table, p.partition, err)
+	}
+	return nil
+}
+
 // partitions lists the partitions of the rollup's tables, markers first.
 func (r *Rollup) partitions(ctx context.Context) ([]partition, error) {
+	if r.opts.Partitions != nil {
+		ps, err := r.opts.Partitions.Partitions(ctx, rollupTables...)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]partition, len(ps))
+		for i, p := range ps {
+			out[i] = partition{p.Table, p.Partition}
+		}
+		return out, nil
+	}
 	rows, err := r.conn.Query(ctx, `SELECT DISTINCT table, partition FROM system.parts
 		WHERE database = currentDatabase() AND active
 			AND table IN ('talk_refreshes', 'fact_refreshes', 'talk_rollup', 'phone_rollup', 'call_facts', 'calls_agg')
