@@ -109,6 +109,7 @@ func (a *App) amoCRMAccount(am config.AmoCRMConfig) (crmAccount, error) {
 	}
 	amo, err := amocrm.New(amocrm.Options{
 		BaseURL: am.BaseURL, Token: string(am.Token), Source: am.Source, CreateLeads: am.CreateLeads,
+		HotLeadStatusID: am.HotLeadStatusID, HotLeadPipelineID: am.HotLeadPipelineID,
 		Throttle: throttle, Normalizer: a.norm, Logger: a.log.With("component", "amocrm"),
 		Pull: amocrm.PullOptions{
 			CategoryField: am.Pull.CategoryField, CategoryValues: categories(am.Pull.CategoryMap),
@@ -138,6 +139,7 @@ func (a *App) bitrix24Account(b config.Bitrix24Config) (crmAccount, error) {
 		OAuthURL:      b.OAuthURL,
 		DefaultUserID: b.DefaultUserID,
 		InnerPhones:   b.InnerPhones,
+		HotLeadStatus: b.HotLeadStatus,
 		CreateUnknown: b.CreateUnknown,
 		CRMSource:     b.CRMSource,
 		AddToChat:     b.AddToChat,

@@ -93,6 +93,9 @@ func (a *App) startWorkers(ctx context.Context) error {
 			})
 			a.workers.Go(func() error { return a.crm.Run(ctx) })
 			a.workers.Go(func() error { return a.compactCRM(ctx, time.Hour) })
+			if a.crm.MovesLeads() {
+				a.workers.Go(func() error { return a.runHotLeads(ctx, a.cfg.Metrics.RefreshInterval) })
+			}
 		}
 		for _, s := range a.crmSyncers {
 			a.workers.Go(func() error { return s.Run(ctx) })

@@ -64,6 +64,9 @@ type Bitrix24Config struct {
 	TaskCreatorID string `yaml:"task_creator_id"`
 	// Users maps PBX extensions to Bitrix24 user ids.
 	Users map[string]string `yaml:"users"`
+	// HotLeadStatus is the lead STATUS_ID a lead moves to when its score
+	// crosses the scoring threshold; "": not moved.
+	HotLeadStatus string `yaml:"hot_lead_status"`
 	// InnerPhones matches extensions without a users entry to the Bitrix24
 	// user whose internal number they are (the portal keeps the mapping).
 	InnerPhones bool               `yaml:"inner_phones"`
@@ -99,6 +102,10 @@ type AmoCRMConfig struct {
 	Workers     int     `yaml:"workers"`
 	Source      string  `yaml:"source"`
 	CreateLeads bool    `yaml:"create_leads"`
+	// HotLeadStatusID (and HotLeadPipelineID) is the stage a lead moves to
+	// when its score crosses the scoring threshold; 0: not moved.
+	HotLeadStatusID   int64 `yaml:"hot_lead_status_id"`
+	HotLeadPipelineID int64 `yaml:"hot_lead_pipeline_id"`
 	// Users maps PBX extensions to amoCRM user ids.
 	Users map[string]string `yaml:"users"`
 	Pull  AmoCRMPullConfig  `yaml:"pull"`

@@ -61,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // init pre-creates the label values of one CRM.
 func (m *Metrics) initCRM(crm string) {
-	for _, k := range []string{KindCall, KindTask, KindRecording, KindNotify} {
+	for _, k := range []string{KindCall, KindTask, KindRecording, KindNotify, KindLead} {
 		m.pushed.WithLabelValues(crm, k)
 		m.retries.WithLabelValues(crm, k)
 	}

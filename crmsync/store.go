@@ -57,7 +57,7 @@ type job struct {
 	id        string
 	CRM       string      `json:"crm"`
 	Kind      string      `json:"kind"`
-	Call      string      `json:"call"` // call key "provider:call_id"
+	Call      string      `json:"call"` // call key "provider:call_id"; for lead jobs the lead and crossing
 	Due       time.Time   `json:"due"`  // first attempt; GiveUpAfter counts from here
 	NextAt    time.Time   `json:"next_at"`
 	Attempts  int         `json:"attempts"`
@@ -65,6 +65,7 @@ type job struct {
 	Ref       Ref         `json:"ref,omitzero"`     // recording: the pushed call
 	Record    *CallRecord `json:"record,omitempty"` // recording: the pushed call
 	Task      *Task       `json:"task,omitempty"`   // task
+	Lead      *HotLead    `json:"lead,omitempty"`   // lead
 	// Until bounds recording polls; zero for other kinds.
 	Until time.Time `json:"until,omitzero"`
 }

@@ -166,6 +166,8 @@ func (o *Outbox) attempt(ctx context.Context, t *target, j job) error {
 		}
 	case KindTask, KindNotify:
 		err = o.request(ctx, t, func(ctx context.Context) error { return t.pusher.CreateTask(ctx, *j.Task) })
+	case KindLead:
+		err = o.moveLead(ctx, t, j)
 	case KindRecording:
 		var poll bool
 		poll, err = o.attachRecording(ctx, t, &j)

@@ -32,10 +32,10 @@ type Crossing struct {
 // last. A lead can cross again after decay has taken it back under the
 // threshold.
 //
-// It is the hook for CRM sync (package crmsync, not built yet), which is
-// to call it periodically with the start of its previous run and move each
-// lead to a configured CRM stage or set a field: by LeadID when set, else
-// by Phone.
+// The daemon calls it every metrics refresh interval with the start of
+// its previous scan and queues a move of each lead to the CRMs' configured
+// stage (crmsync.Outbox.EnqueueHotLeads): by LeadID when set, else by
+// Phone.
 func (s *Scorer) Crossed(ctx context.Context, since time.Time) ([]Crossing, error) {
 	th, err := s.Threshold(ctx)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/crmsync"
 	"github.com/callpulse/callpulse/crmsync/amocrm"
+	"github.com/callpulse/callpulse/crmsync/amocrm/amocrmtest"
 )
 
 // TestPushCallsPostsOneBatch: known callers' calls go out in one POST
@@ -52,5 +53,24 @@ func TestPushCallsPostsOneBatch(t *testing.T) {
 	}
 	if n := len(srv.Leads()); n != 1 {
 		t.Errorf("leads = %d, want 1 (for the unknown caller)", n)
+	}
+}
+
+func TestMoveLead(t *testing.T) {
+	c, srv := newPair(t, amocrm.Options{HotLeadStatusID: 142001, HotLeadPipelineID: 7001})
+	cid := srv.AddContact("Client", "+79165550101")
+	id := srv.PutLead(amocrmtest.Lead{Name: "Hot", StatusID: 10, PipelineID: 7000, ContactIDs: []int64{cid}})
+	if err := c.MoveLead(context.Background(), crmsync.HotLead{LeadID: fmt.Sprint(id)}); err != nil {
+		t.Fatalf("MoveLead: %v", err)
+	}
+	for _, l := range srv.Leads() {
+		if l.ID == id && (l.StatusID != 142001 || l.PipelineID != 7001) {
+			t.Errorf("lead %d: status %d pipeline %d, want 142001 in 7001", id, l.StatusID, l.PipelineID)
+		}
+	}
+	for _, hl := range []crmsync.HotLead{{Phone: "+79165550101"}, {LeadID: "L_5"}, {LeadID: "999999"}} {
+		if ce := crmsync.Classify(c.MoveLead(context.Background(), hl)); ce == nil || ce.Retryable {
+			t.Errorf("MoveLead(%+v) = %v, want a permanent error", hl, ce)
+		}
 	}
 }

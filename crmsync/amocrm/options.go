@@ -49,6 +49,11 @@ type Options struct {
 	// HTTPClient is the transport (nil: a new http.Client).
 	HTTPClient *http.Client
 
+	// HotLeadStatusID (and HotLeadPipelineID, if the stage is in another
+	// pipeline) is where a lead goes when its score crosses the scoring
+	// threshold; 0: leads are not moved.
+	HotLeadStatusID, HotLeadPipelineID int64
+
 	// Throttle, if set, is waited on before every request (pushes and
 	// pulls): the account's token bucket, 7 requests/s (§7.2).
 	// *crmsync.Throttle and *rate.Limiter implement it.

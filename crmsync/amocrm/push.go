@@ -244,3 +244,27 @@ func (c *Client) CreateTask(ctx context.Context, t crmsync.Task) error {
 	_, err := c.do(ctx, http.MethodPost, "/api/v4/tasks", []map[string]any{task}, nil, nil)
 	return err
 }
+
+var _ crmsync.LeadMover = (*Client)(nil)
+
+// MovesLeads reports whether Options.HotLeadStatusID is set.
+func (c *Client) MovesLeads() bool { return c.opts.HotLeadStatusID != 0 }
+
+// MoveLead moves the lead to Options.HotLeadStatusID (and
+// HotLeadPipelineID when set) with PATCH /api/v4/leads/{id}. amoCRM leads
+// are found by id only: a hot lead known only by its phone is a permanent
+// error.
+func (c *Client) MoveLead(ctx context.Context, l crmsync.HotLead) error {
+	id, err := strconv.ParseInt(l.LeadID, 10, 64)
+	if err != nil || id <= 0 {
+		return &crmsync.Error{Reason: "no lead id", Err: fmt.Errorf("amocrm move lead: want a numeric lead id, got %q", l.LeadID)}
+	}
+	body := map[string]any{"status_id": c.opts.HotLeadStatusID}
+	if c.opts.HotLeadPipelineID != 0 {
+		body["pipeline_id"] = c.opts.HotLeadPipelineID
+	}
+	if _, err := c.do(ctx, http.MethodPatch, "/api/v4/leads/"+strconv.FormatInt(id, 10), body, nil, nil); err != nil {
+		return fmt.Errorf("move lead: %w", err)
+	}
+	return nil
+}

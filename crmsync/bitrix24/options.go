@@ -80,6 +80,10 @@ type Options struct {
 	// CRMSource is sent as CRM_SOURCE (a SOURCE status id) with
 	// CreateUnknown; empty sends nothing.
 	CRMSource string
+	// HotLeadStatus is the lead stage (STATUS_ID, e.g. "IN_PROCESS") a lead
+	// is moved to when its score crosses the scoring threshold; empty: leads
+	// are not moved.
+	HotLeadStatus string
 	// InnerPhones identifies the user of a call whose manager has no
 	// CRMUserID by the manager's extension as the Bitrix24 user's internal
 	// number (USER_PHONE_INNER): the portal keeps the mapping. An extension

@@ -127,6 +127,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.getLeads(w, r)
 	case r.Method == http.MethodGet && p == "/api/v4/contacts":
 		s.getContacts(w, r)
+	case r.Method == http.MethodPatch && strings.HasPrefix(p, "/api/v4/leads/"):
+		s.patchLead(w, r, strings.TrimPrefix(p, "/api/v4/leads/"))
 	default:
 		problem(w, http.StatusNotFound, "Not Found")
 	}
@@ -350,4 +352,37 @@ func (s *Server) phoneOf(entityType string, id int64) string {
 		}
 	}
 	return ""
+}
+
+// patchLead implements PATCH /api/v4/leads/{id} (amoCRM API v4 leads docs:
+// a body of the fields to change, here status_id and pipeline_id; the
+// answer is the lead's id and updated_at): 404 for an unknown lead.
+func (s *Server) patchLead(w http.ResponseWriter, r *http.Request, rawID string) {
+	id, err := strconv.ParseInt(rawID, 10, 64)
+	if err != nil {
+		problem(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var in struct {
+		StatusID   *int64 `json:"status_id"`
+		PipelineID *int64 `json:"pipeline_id"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[id]
+	if !ok {
+		problem(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if in.StatusID != nil {
+		l.StatusID = *in.StatusID
+	}
+	if in.PipelineID != nil {
+		l.PipelineID = *in.PipelineID
+	}
+	l.UpdatedAt = s.opts.Now().Unix()
+	hal(w, map[string]any{"id": l.ID, "updated_at": l.UpdatedAt})
 }

@@ -191,3 +191,24 @@ func compare(field string, have, want any) int {
 }
 
 func isInt(v any) bool { _, ok := atoi(v); return ok }
+
+// updateOf implements crm.*.update (apidocs.bitrix24.com crm-lead-update:
+// id, fields; result true): the fields are set, DATE_MODIFY moves; an
+// unknown id is 400 "Not found".
+func updateOf(kind string) handler {
+	return func(s *Server, p map[string]any, now time.Time) (result, *rpcError) {
+		id, ok := atoi(p["id"])
+		fields, _ := p["fields"].(map[string]any)
+		if !ok || id <= 0 || len(fields) == 0 {
+			return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "ID and fields are required")
+		}
+		for _, e := range s.entities[kind] {
+			if e.id == id {
+				maps.Copy(e.fields, fields)
+				e.fields["DATE_MODIFY"] = now.Format(isoLayout)
+				return result{value: true}, nil
+			}
+		}
+		return result{}, errorf(http.StatusBadRequest, "ERROR_CORE", "Not found")
+	}
+}

@@ -31,6 +31,7 @@ var methods = map[string]handler{
 	"crm.contact.get":                          getOf("CONTACT"),
 	"crm.lead.get":                             getOf("LEAD"),
 	"crm.deal.get":                             getOf("DEAL"),
+	"crm.lead.update":                          updateOf("LEAD"),
 	"crm.activity.todo.add":                    (*Server).todoAdd,
 	"tasks.task.add":                           (*Server).taskAdd,
 }
