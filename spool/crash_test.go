@@ -16,7 +16,8 @@ import (
 	"testing"
 )
 
-// crashDirEnv selects child mode for TestHelperCrashChild and names the spool.
+// crashDirEnv selects the child mode of the test binary (TestMain) and
+// names the spool.
 const crashDirEnv = "SPOOL_CRASH_CHILD_DIR"
 
 // TestCrashRecovery runs a child process that appends concurrently and
@@ -26,9 +27,6 @@ const crashDirEnv = "SPOOL_CRASH_CHILD_DIR"
 // with nothing torn. Ten cycles share one directory, so every reopen also
 // recovers from the previous kill.
 func TestCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns child processes")
-	}
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -70,7 +68,7 @@ func TestCrashRecovery(t *testing.T) {
 // returns how many it read and the child's stderr.
 func runAndKillChild(t *testing.T, dir string, stopAfter int, acked map[uint64]string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCrashChild$", "-test.timeout=5m")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -106,17 +104,24 @@ func runAndKillChild(t *testing.T, dir string, stopAfter int, acked map[uint64]s
 	return n, stderr.String()
 }
 
-// TestHelperCrashChild is the child process of TestCrashRecovery. It appends
+// TestMain runs the test binary as TestCrashRecovery's child when
+// crashDirEnv is set, else the tests.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashDirEnv); dir != "" {
+		crashChild(dir)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// crashChild is the child process of TestCrashRecovery. It appends
 // from several goroutines until killed and prints "ack <seq> <sha256>" for
 // each record only after Append returned it.
-func TestHelperCrashChild(t *testing.T) {
-	dir := os.Getenv(crashDirEnv)
-	if dir == "" {
-		t.Skip("child process of TestCrashRecovery")
-	}
+func crashChild(dir string) {
 	s, err := Open(Options{Dir: dir, SegmentBytes: 256 << 10})
 	if err != nil {
-		t.Fatalf("child Open: %v", err)
+		fmt.Fprintln(os.Stderr, "child Open:", err)
+		os.Exit(1)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
