@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/callpulse/callpulse/internal/freeport"
 )
 
 // ClickHouse is a private clickhouse-server child process on a loopback
@@ -27,11 +28,11 @@ func StartClickHouse(ctx context.Context, dir string) (*ClickHouse, error) {
 	if _, err := exec.LookPath("clickhouse-server"); err != nil {
 		return nil, errors.New("clickhouse-server is not installed (make test installs it)")
 	}
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort()
+	httpPort, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,10 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/callpulse/callpulse/internal/freeport"
+	"github.com/callpulse/callpulse/internal/scrape"
 )
 
 // Daemon is `callpulse serve` as a child process, configured by a YAML
@@ -43,7 +44,7 @@ type DaemonConfig struct {
 
 // NewDaemon writes the configuration under dir; Start runs the daemon.
 func NewDaemon(bin, dir string, cfg DaemonConfig) (*Daemon, error) {
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -185,30 +186,7 @@ func (d *Daemon) Stop() error {
 
 // Metrics scrapes /metrics into series (name{labels}) → value.
 func (d *Daemon) Metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				m[line[:i]] = v
-			}
-		}
-	}
-	return m, sc.Err()
+	return scrape.Metrics(ctx, d.base+"/metrics")
 }
 
 // Idle reports whether the daemon has nothing left to do: every spool

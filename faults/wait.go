@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 )
 
@@ -51,13 +50,4 @@ func await(ctx context.Context, within time.Duration, what string, ch <-chan str
 	case <-t.C:
 		return fmt.Errorf("wait until %s: not within %v", what, within)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/internal/freeport"
 )
 
 // maildevVersion is the npm package the SMTP tests receive mail with; its
@@ -74,8 +74,8 @@ type maildev struct {
 func startMaildev(t *testing.T) *maildev {
 	t.Helper()
 	bin := maildevBin(t)
-	m := &maildev{smtpPort: freePort(t)}
-	webPort := freePort(t)
+	m := &maildev{smtpPort: freeport.For(t)}
+	webPort := freeport.For(t)
 	m.web = fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	dir := t.TempDir()
 	log, err := os.Create(filepath.Join(dir, "maildev.log"))
@@ -195,16 +195,6 @@ func runChromium(t *testing.T, args ...string) []byte {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // artifactDir is the repository's test output directory (out/ is
 // ignored by git), where CI picks up screenshots.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/callpulse/callpulse/internal/freeport"
+	"github.com/callpulse/callpulse/internal/scrape"
 )
 
 // daemon is `callpulse serve` running as a child process with its data in a
@@ -41,7 +42,7 @@ func startDaemon(bin, chAddr, database string) (*daemon, error) {
 // startDaemonIn starts the daemon with its data under dir/data (which may
 // hold a spool already); stop removes dir.
 func startDaemonIn(bin, chAddr, database, dir string) (*daemon, error) {
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -115,25 +116,7 @@ func (d *daemon) stop() {
 
 // metrics scrapes the daemon's /metrics into name{labels} → value.
 func (d *daemon) metrics() (map[string]float64, error) {
-	resp, err := http.Get(d.base + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				m[line[:i]] = v
-			}
-		}
-	}
-	return m, sc.Err()
+	return scrape.Metrics(context.Background(), d.base+"/metrics")
 }
 
 const lagMetric = `callpulse_spool_cursor_lag_records{consumer="`
@@ -242,15 +225,6 @@ func busyCPU(d time.Duration) float64 {
 	b0 := machineCPUSeconds()
 	time.Sleep(d)
 	return (machineCPUSeconds() - b0) / d.Seconds()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randomToken() string {

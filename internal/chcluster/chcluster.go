@@ -22,6 +22,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/internal/freeport"
 )
 
 // Name is the cluster's name in remote_servers (clickhouse.cluster).
@@ -43,13 +44,13 @@ func Start(t testing.TB, n int, database string) *Cluster {
 	zk := StartZooKeeper(t)
 	ports := make([]int, n)
 	for i := range ports {
-		ports[i] = freePort(t)
+		ports[i] = freeport.For(t)
 	}
 	c := &Cluster{ZooKeeper: zk}
 	for i := range ports {
 		c.Replicas = append(c.Replicas, chtest.StartWith(t, chtest.Options{
 			Port:   ports[i],
-			Config: serverConfig(zk.Port(), ports, i, freePort(t), database),
+			Config: serverConfig(zk.Port(), ports, i, freeport.For(t), database),
 		}))
 	}
 	t.Cleanup(func() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/internal/freeport"
 )
 
 // EnvZooKeeperJar names the variable with the path of zookeeper.jar, for
@@ -50,7 +51,7 @@ func StartZooKeeper(t testing.TB) *ZooKeeper {
 	if _, err := exec.LookPath("java"); err != nil {
 		chtest.Unavailable(t, "java is not installed (Debian package default-jre-headless)")
 	}
-	z := &ZooKeeper{t: t, dir: t.TempDir(), port: freePort(t)}
+	z := &ZooKeeper{t: t, dir: t.TempDir(), port: freeport.For(t)}
 	log, err := os.Create(filepath.Join(z.dir, "zookeeper.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,14 +123,4 @@ func (z *ZooKeeper) srvr() error {
 		}
 	}
 	return fmt.Errorf("zookeeper answered srvr without a mode: %v", sc.Err())
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

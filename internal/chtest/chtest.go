@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/callpulse/callpulse/internal/freeport"
 )
 
 // EnvAddr names the variable with the address of a running test server.
@@ -106,7 +106,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 		Unavailable(t, "clickhouse-server is not installed")
 	}
 	if opts.Port == 0 {
-		opts.Port = freePort(t)
+		opts.Port = freeport.For(t)
 	}
 	s := &Server{t: t, dir: t.TempDir(), port: opts.Port, opts: opts}
 	s.writeConfig()
@@ -186,7 +186,7 @@ func (s *Server) writeConfig() {
 	users := `<yandex><profiles><default></default></profiles>
 <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
 <quotas><default></default></quotas></yandex>`
-	cfg := strings.NewReplacer("DIR", d, "TCP", fmt.Sprint(s.port), "HTTP", fmt.Sprint(freePort(s.t))).Replace(
+	cfg := strings.NewReplacer("DIR", d, "TCP", fmt.Sprint(s.port), "HTTP", fmt.Sprint(freeport.For(s.t))).Replace(
 		`<yandex><logger><level>warning</level><log>DIR/log/server.log</log><errorlog>DIR/log/error.log</errorlog></logger>
 <listen_host>127.0.0.1</listen_host><tcp_port>TCP</tcp_port><http_port>HTTP</http_port>
 <path>DIR/data/</path><tmp_path>DIR/tmp/</tmp_path><user_files_path>DIR/user_files/</user_files_path>
@@ -199,14 +199,4 @@ func (s *Server) writeConfig() {
 			s.t.Fatal(err)
 		}
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
