@@ -5,12 +5,6 @@ import (
 	"fmt"
 )
 
-// FirstLineSourcesRaw is FirstLineSources through the calls view, the
-// reference the tests compare with.
-func (p *Phones) FirstLineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
-	return p.lineSourcesRaw(ctx, phones)
-}
-
 // RefreshFactsOnly does what a delta refresh does up to and including its
 // call facts and phone rollup rows, then stops, as a refresh that crashed
 // before its marker.

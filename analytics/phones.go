@@ -53,7 +53,7 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 		return nil, err
 	}
 	if !ok {
-		return p.lineSourcesRaw(ctx, phones)
+		return p.FirstLineSourcesRaw(ctx, phones)
 	}
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
@@ -106,8 +106,9 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 	return out, nil
 }
 
-// lineSourcesRaw is FirstLineSources through the calls view.
-func (p *Phones) lineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
+// FirstLineSourcesRaw is FirstLineSources through the calls view: the
+// reference the tests and QueueRaw compare the rollup with.
+func (p *Phones) FirstLineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
 	rows, err := p.conn.Query(ctx, lineSourcesRawSQL, clickhouse.Named("phones", stringSet(phones)))
 	if err != nil {
 		return nil, fmt.Errorf("query line sources of %d phones: %w", len(phones), err)

@@ -113,7 +113,7 @@ func (s *Scorer) QueueRaw(ctx context.Context, limit int, all bool) (Queue, erro
 	if err != nil {
 		return Queue{}, err
 	}
-	if err := s.describe(ctx, q, utm, s.lineSourcesRaw); err != nil {
+	if err := s.describe(ctx, q, utm, s.lines.FirstLineSourcesRaw); err != nil {
 		return Queue{}, err
 	}
 	return q, nil
@@ -293,27 +293,6 @@ func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[strin
 		return fmt.Errorf("read lead details: %w", err)
 	}
 	return nil
-}
-
-// lineSourcesRaw gives the line sources of phones through the calls view.
-func (s *Scorer) lineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
-	rows, err := s.conn.Query(ctx, lineSourcesRawSQL, clickhouse.Named("phoneset", phoneSet(phones)))
-	if err != nil {
-		return nil, fmt.Errorf("query line sources of leads: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var phone, source string
-		if err := rows.Scan(&phone, &source); err != nil {
-			return nil, fmt.Errorf("scan line source of a lead: %w", err)
-		}
-		out[phone] = source
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read line sources of leads: %w", err)
-	}
-	return out, nil
 }
 
 // phoneSet is strings for "x IN @set".

@@ -159,9 +159,11 @@ type Scorer struct {
 }
 
 // lineSources gives the line source of each phone's earliest call on a
-// line with one (analytics.Phones).
+// line with one (analytics.Phones), from the rollup or, Raw, by folding
+// the calls.
 type lineSources interface {
 	FirstLineSources(ctx context.Context, phones []string) (map[string]string, error)
+	FirstLineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error)
 }
 
 // New returns a Scorer over a ClickHouse connection whose default database

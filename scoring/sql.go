@@ -186,18 +186,3 @@ ANY LEFT JOIN
     WHERE phone IN @phoneset
     GROUP BY phone
 ) USING phone`
-
-// lineSourcesRawSQL is the line source of the earliest call on a line
-// with one (by start, else answer, else end; then the smaller source) of
-// each phone in @phoneset, folding its calls through the calls view: the
-// call-tracking part of the ad source, as QueueRaw finds it.
-const lineSourcesRawSQL = `
-SELECT client_phone, argMinIf(line_source, (at, line_source), line_source != '' AND at > toDateTime(0)) AS l_source
-FROM
-(
-    SELECT client_phone, line_source,
-        multiIf(started_at > toDateTime(0), started_at, answered_at > toDateTime(0), answered_at, ended_at) AS at
-    FROM calls
-    WHERE client_phone IN @phoneset
-)
-GROUP BY client_phone`
