@@ -86,23 +86,31 @@ func (s *Server) endpoints() []endpoint {
 // Register adds the API routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	for _, e := range s.endpoints() {
-		mux.Handle(e.pattern, s.authorized(s.query(e.handle)))
+		mux.Handle(e.pattern, s.authorized(s.query(e.handle), false))
 	}
 }
 
-// Handle adds another authorized handler under the API (the live feed,
-// recordings). Such handlers bound their own time.
+// Handle adds another authorized handler under the API (touches, the
+// queue, recordings). Such handlers bound their own time.
 func (s *Server) Handle(mux *http.ServeMux, pattern string, h http.Handler) {
-	mux.Handle(pattern, s.authorized(h))
+	mux.Handle(pattern, s.authorized(h, false))
+}
+
+// HandleWebSocket adds an authorized handler that browsers open as a
+// WebSocket (the live feed): as they cannot set headers there, it also
+// takes the token in the access_token query parameter. No other route
+// does, so that tokens stay out of URLs (proxy logs, browser history).
+func (s *Server) HandleWebSocket(mux *http.ServeMux, pattern string, h http.Handler) {
+	mux.Handle(pattern, s.authorized(h, false))
 }
 
 // authorized lets a request through with the API token in
-// "Authorization: Bearer", or, for browser WebSockets which cannot set
-// headers, in the access_token query parameter.
-func (s *Server) authorized(h http.Handler) http.Handler {
+// "Authorization: Bearer", or, where queryToken is set, in the
+// access_token query parameter.
+func (s *Server) authorized(h http.Handler, queryToken bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		if !ok && queryToken {
 			token = r.URL.Query().Get("access_token")
 		}
 		// Digests are compared so that neither the content nor the length of

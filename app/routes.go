@@ -50,7 +50,7 @@ func (a *App) routes() (*http.ServeMux, error) {
 	for _, r := range sh.Routes() {
 		apiServer.Handle(mux, r.Pattern, r.Handler)
 	}
-	apiServer.Handle(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
+	apiServer.HandleWebSocket(mux, "GET /api/v1/live", a.hub.Handler(a.log.With("component", "live")))
 	apiServer.Handle(mux, "GET /api/v1/recordings/", a.recordings.Handler())
 	// Signed links for CRM cards, outside the token check.
 	mux.Handle("GET /recordings/", a.recordings.PublicHandler(a.recordingLinks))
