@@ -8,7 +8,23 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
+
+// A response's write deadline: the server's WriteTimeout (60 s) suits JSON
+// answers, not a 100 MiB recording on a slow link. A recording gets
+// serveBaseTime plus its size at serveMinRate, so that a listener on a slow
+// connection (256 kbit/s) gets the whole file while a stalled one is still
+// cut off in bounded time.
+const (
+	serveBaseTime = time.Minute
+	serveMinRate  = 32 << 10 // bytes per second
+)
+
+// serveTime is the time a response of size bytes may take.
+func serveTime(size int64) time.Duration {
+	return serveBaseTime + time.Duration(size/serveMinRate)*time.Second
+}
 
 // Handler serves stored recordings:
 //
@@ -58,6 +74,11 @@ func (s *Store) serveRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		// Not supported by every ResponseWriter (test recorders); the
+		// server's own timeout applies then.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(serveTime(fi.Size())))
+	}
 	h := w.Header()
 	h.Set("Content-Type", rec.ContentType)
 	h.Set("ETag", `"`+rec.SHA256+`"`)

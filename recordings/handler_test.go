@@ -2,10 +2,12 @@ package recordings
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -72,6 +74,46 @@ func TestHandler(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/recordings/test/c-1", nil))
 	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "boom") {
 		t.Errorf("catalog down: %d %s, want 503 without the internal error", w.Code, w.Body)
+	}
+}
+
+// TestHandlerOutlivesTheServersWriteTimeout serves a recording from a
+// server whose WriteTimeout has always run out by the time a handler
+// writes: the handler's own deadline, sized for the file, must apply.
+func TestHandlerOutlivesTheServersWriteTimeout(t *testing.T) {
+	wav := readFile(t, "tone.wav")
+	src := newServer(t, serveBytes("audio/wav", wav))
+	env := newEnv(t, nil)
+	if o := env.fetchOnce(t, urlEvent("c-1", src.URL+"/rec.wav")); o.kind != outcomeStored {
+		t.Fatalf("fetch: %d %q (%v)", o.kind, o.reason, o.err)
+	}
+	srv := httptest.NewUnstartedServer(env.s.Handler())
+	srv.Config.WriteTimeout = time.Nanosecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Get(srv.URL + "/api/v1/recordings/test/c-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(body, wav) {
+		t.Fatalf("got %d, %d of %d bytes, err %v", resp.StatusCode, len(body), len(wav), err)
+	}
+}
+
+func TestServeTime(t *testing.T) {
+	for _, tt := range []struct {
+		size int64
+		want time.Duration
+	}{
+		{0, time.Minute},
+		{serveMinRate - 1, time.Minute},
+		{100 << 20, time.Minute + 3200*time.Second}, // 100 MiB at 32 KiB/s
+	} {
+		if got := serveTime(tt.size); got != tt.want {
+			t.Errorf("serveTime(%d) = %s, want %s", tt.size, got, tt.want)
+		}
 	}
 }
 
