@@ -17,7 +17,11 @@ const (
 	DefaultMissedDays  = 7
 	DefaultTopRefusals = 5
 	DefaultCallbackSLA = 15 * time.Minute
-	daysPerWeek        = 7
+	// DefaultBuildTimeout bounds the queries of one report: a hung
+	// ClickHouse fails the report (and the next run retries it) instead of
+	// holding the nightly job.
+	DefaultBuildTimeout = 10 * time.Minute
+	daysPerWeek         = 7
 )
 
 // BuildOptions are the data sources and settings of a Builder.
@@ -45,6 +49,8 @@ type BuildOptions struct {
 	// TopRefusals is how many refusal reasons to show (DefaultTopRefusals
 	// when 0).
 	TopRefusals int
+	// Timeout bounds one Build (DefaultBuildTimeout when 0).
+	Timeout time.Duration
 	// Now is the clock that ages missed calls; nil means time.Now.
 	Now func() time.Time
 }
@@ -74,6 +80,9 @@ func NewBuilder(o BuildOptions) (*Builder, error) {
 	if o.TopRefusals <= 0 {
 		o.TopRefusals = DefaultTopRefusals
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultBuildTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -84,8 +93,11 @@ func NewBuilder(o BuildOptions) (*Builder, error) {
 func (b *Builder) Location() *time.Location { return b.o.Location }
 
 // Build gathers the report of one calendar day (any instant in it) for a
-// scope. Errors name the query that failed.
+// scope. Errors name the query that failed. It takes at most the
+// builder's Timeout.
 func (b *Builder) Build(ctx context.Context, day time.Time, scope Scope) (*Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+	defer cancel()
 	var mgr analytics.Manager
 	if !scope.Team() {
 		m, ok := b.o.Team.Lookup(scope.Manager)

@@ -58,8 +58,11 @@ func Compose(r *Rendered, from, to string, date time.Time) (*mail.Msg, error) {
 // message.eml (the whole message as it would be sent), report.html (the
 // HTML part with the charts as files next to it), report.txt, every chart
 // as .png and every attachment as .csv. It returns the paths written.
+// Reports name clients and their numbers: the directory is 0700 and the
+// files 0600, whatever the umask, and files already there are
+// overwritten and made private too.
 func WriteFiles(dir string, r *Rendered, msg *mail.Msg) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("write report files: %w", err)
 	}
 	var eml bytes.Buffer
@@ -80,7 +83,10 @@ func WriteFiles(dir string, r *Rendered, msg *mail.Msg) ([]string, error) {
 	var written []string
 	for name, data := range files {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			return written, fmt.Errorf("write report files: %w", err)
+		}
+		if err := os.Chmod(p, 0o600); err != nil { // an older file keeps its mode otherwise
 			return written, fmt.Errorf("write report files: %w", err)
 		}
 		written = append(written, p)

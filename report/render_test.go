@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -196,9 +197,15 @@ func TestDryRunFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if fi, err := os.Stat(filepath.Join(dir, addr)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: directory mode %v (%v), want 0700: reports name clients", addr, fi.Mode().Perm(), err)
+		}
 		var got []string
 		for _, e := range entries {
 			got = append(got, e.Name())
+			if fi, err := e.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s/%s: mode %v (%v), want 0600", addr, e.Name(), fi.Mode().Perm(), err)
+			}
 		}
 		sort.Strings(got)
 		sort.Strings(files)
@@ -220,5 +227,28 @@ func TestDryRunFiles(t *testing.T) {
 	if !strings.Contains(strings.ToLower(string(eml)), "content-id: <talk-2026-11-15@callpulse>") {
 		i := strings.Index(string(eml), "talk-2026-11-15.png")
 		t.Errorf("message.eml has no Content-ID for the talk chart:\n%s", eml[max(i-300, 0):i+100])
+	}
+}
+
+// hungStore answers talk time only when its context ends, like a query to
+// a ClickHouse that stopped answering.
+type hungStore struct{ fakeStore }
+
+func (hungStore) TalkTime(ctx context.Context, _ analytics.Period, _ []string) ([]analytics.TalkRow, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestBuildIsBounded: a report whose queries hang fails after the
+// builder's timeout instead of holding the nightly job.
+func TestBuildIsBounded(t *testing.T) {
+	b, err := NewBuilder(BuildOptions{Talk: hungStore{}, Funnel: sampleStore, Team: testTeam(),
+		Location: moscow, Timeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Build(context.Background(), fixtureDay, Scope{})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "report talk time") {
+		t.Fatalf("Build with a hung store: %v, want the talk time query's deadline exceeded", err)
 	}
 }
