@@ -2,7 +2,6 @@ package amocrm
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/callpulse/callpulse/client"
@@ -76,8 +75,8 @@ func (c *Client) flag(cfs []customField, name string) client.Flag {
 	return f
 }
 
-// source maps the source field's value to a slug ([a-z0-9_.-], at most
-// deal.MaxSourceLen bytes); "" if the lead has none.
+// source maps the source field's value through SourceValues (by value,
+// then by enum id), or slugs it (deal.SourceSlug); "" if the lead has none.
 func (c *Client) source(cfs []customField) string {
 	v, enum := field(cfs, c.opts.Pull.SourceField)
 	if s, ok := c.opts.Pull.SourceValues[v]; ok {
@@ -86,16 +85,7 @@ func (c *Client) source(cfs []customField) string {
 	if s, ok := c.opts.Pull.SourceValues[enum]; ok && enum != "" {
 		return s
 	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(v) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
-			b.WriteRune(r)
-		case r == ' ':
-			b.WriteByte('_')
-		}
-	}
-	return truncate(b.String(), deal.MaxSourceLen)
+	return deal.SourceSlug(v)
 }
 
 func truncate(s string, n int) string {

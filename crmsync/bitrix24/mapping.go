@@ -201,7 +201,8 @@ func (m *mapper) category(r record) (cat client.Category, need, budget, urgency 
 	return cat, need, budget, urgency
 }
 
-// source maps SourceField through SourceValues, or slugs the raw value.
+// source maps SourceField through SourceValues, or slugs the raw value
+// (deal.SourceSlug).
 func (m *mapper) source(r record) string {
 	raw := r.str(m.opts.SourceField)
 	if raw == "" {
@@ -210,30 +211,7 @@ func (m *mapper) source(r record) string {
 	if v, ok := m.opts.SourceValues[raw]; ok {
 		return v
 	}
-	return slug(raw)
-}
-
-// slug lowercases s and replaces anything outside [a-z0-9_.-] with "_";
-// "" if nothing readable is left.
-func slug(s string) string {
-	readable := false
-	b := []byte(strings.ToLower(s))
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			readable = true
-			out = append(out, c)
-		case c == '_' || c == '.' || c == '-':
-			out = append(out, c)
-		case len(out) == 0 || out[len(out)-1] != '_':
-			out = append(out, '_')
-		}
-	}
-	if !readable {
-		return ""
-	}
-	return truncate(strings.Trim(string(out), "_"), deal.MaxSourceLen)
+	return deal.SourceSlug(raw)
 }
 
 func stageOf(semantic string) deal.Stage {
