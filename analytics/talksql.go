@@ -56,12 +56,16 @@ ORDER BY day, manager, category`
 
 // foldedCallsSQL folds calls_agg into the columns talk time needs, one row
 // per call; %s is a further condition (on `at`: the cutoff of a snapshot)
-// or empty.
+// or empty. The end is the latest on the PBX's clock if the call has one,
+// else the latest taken from arrival (call.Fold, migration 0010), here and
+// in every fold of calls_agg.
 const foldedCallsSQL = `
         SELECT
             minIfMerge(started_at) AS f_started,
             minIfMerge(answered_at) AS f_answered,
-            maxMerge(ended_at) AS f_ended,
+            maxMerge(ended_at) AS f_clock_ended,
+            maxMerge(arrival_ended_at) AS f_arrival_ended,
+            if(f_clock_ended > toDateTime(0), f_clock_ended, f_arrival_ended) AS f_ended,
             maxMerge(status) AS f_status,
             maxMerge(talk_seconds) AS f_reported,
             tupleElement(maxIfMerge(manager), 2) AS f_manager,
@@ -188,13 +192,13 @@ SELECT
     provider, call_id,
     minIf(st, st > toDateTime(0) AND early) AS o_started,
     minIf(an, an > toDateTime(0) AND early) AS o_answered,
-    maxIf(en, early) AS o_ended,
+    if(maxIf(en, early) > toDateTime(0), maxIf(en, early), maxIf(aen, early)) AS o_ended,
     toUInt8(maxIf(stt, early)) AS o_status,
     maxIf(ph, early) AS o_phone,
     maxIf(src, early) AS o_source,
     minIf(st, st > toDateTime(0)) AS n_started,
     minIf(an, an > toDateTime(0)) AS n_answered,
-    max(en) AS n_ended,
+    if(max(en) > toDateTime(0), max(en), max(aen)) AS n_ended,
     toUInt8(max(stt)) AS n_status,
     max(ph) AS n_phone,
     max(src) AS n_source,
@@ -207,6 +211,7 @@ FROM
         minIfMerge(started_at) AS st,
         minIfMerge(answered_at) AS an,
         maxMerge(ended_at) AS en,
+        maxMerge(arrival_ended_at) AS aen,
         maxMerge(status) AS stt,
         maxMerge(client_phone) AS ph,
         maxMerge(line_source) AS src

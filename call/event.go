@@ -105,6 +105,14 @@ type Event struct {
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
+	// ArrivalEnd says that EndedAt is when callpulse received the event, not
+	// a time the PBX reported: the PBX sent "the call ended" without saying
+	// when (Gravitel's cmd=event COMPLETED and CANCELLED). A retry or a
+	// replay of such an event arrives later and so says a later end; Fold
+	// lets it decide the end only while no end on the PBX's clock is known.
+	// False, and absent from spool records written before it existed, for
+	// every other end.
+	ArrivalEnd bool `json:"arrival_end,omitempty"`
 	// ClientPhone and LinePhone are E.164 ("+79161234567") or empty.
 	ClientPhone string `json:"client_phone,omitempty"`
 	LinePhone   string `json:"line_phone,omitempty"`

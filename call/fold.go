@@ -22,13 +22,24 @@ type Call struct {
 }
 
 // Fold merges events of one call. Every rule is commutative, associative and
-// idempotent (min, max, or max by a total order), so the result does not
-// depend on delivery order or on duplicates:
+// idempotent (min, max, max by a total order, or the first non-zero of two
+// maxima), so the result does not depend on delivery order or on
+// duplicates:
 //
 //   - Direction, Status, ClientPhone, LinePhone, RecordingURL, RecordingRef:
 //     the largest value (empty loses to anything).
-//   - StartedAt, AnsweredAt: the earliest non-zero time.
-//   - EndedAt: the latest time.
+//   - StartedAt, AnsweredAt: the earliest non-zero time. Times taken from
+//     an event's arrival (Gravitel's cmd=event, Zadarma's NOTIFY_ANSWER)
+//     are safe under this rule: a re-delivery or a replay arrives after
+//     the delivery already stored, so it is never the earliest. (A PBX
+//     retrying a request that was refused makes them late, which can only
+//     shorten talk time.)
+//   - EndedAt: the latest end on the PBX's clock (ArrivalEnd false) if the
+//     call has one, else the latest arrival-time end (ArrivalEnd true).
+//     Arrival-time ends are the opposite case: a re-delivery or a replay
+//     arrives later and would move the end, and talk time with it, so they
+//     stand in only until the PBX reports the end itself (Gravitel's
+//     history).
 //   - Manager: the value with the highest (ManagerRank, Manager).
 //   - TalkSeconds: see Talk.
 //
@@ -37,6 +48,7 @@ func Fold(events []Event) Call {
 	var c Call
 	var rank uint8
 	var reported uint32
+	var arrivalEnd time.Time
 	for i, e := range events {
 		if i == 0 {
 			c.Provider, c.CallID = e.Provider, e.CallID
@@ -49,13 +61,18 @@ func Fold(events []Event) Call {
 		c.RecordingRef = max(c.RecordingRef, e.RecordingRef)
 		c.StartedAt = minTime(c.StartedAt, e.StartedAt)
 		c.AnsweredAt = minTime(c.AnsweredAt, e.AnsweredAt)
-		if e.EndedAt.After(c.EndedAt) {
-			c.EndedAt = e.EndedAt
+		if e.ArrivalEnd {
+			arrivalEnd = maxTime(arrivalEnd, e.EndedAt)
+		} else {
+			c.EndedAt = maxTime(c.EndedAt, e.EndedAt)
 		}
 		if e.Manager != "" && (e.ManagerRank > rank || (e.ManagerRank == rank && e.Manager > c.Manager)) {
 			c.Manager, rank = e.Manager, e.ManagerRank
 		}
 		reported = max(reported, e.TalkSeconds)
+	}
+	if c.EndedAt.IsZero() {
+		c.EndedAt = arrivalEnd
 	}
 	if !c.AnsweredAt.IsZero() {
 		c.Status = StatusAnswered
@@ -87,6 +104,13 @@ func minTime(a, b time.Time) time.Time {
 	case b.IsZero():
 		return a
 	case b.Before(a):
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
 		return b
 	}
 	return a

@@ -18,8 +18,8 @@ func TestCallsAggFoldsLikeView(t *testing.T) {
 	w := NewEventWriter(db, map[string]string{"+74951112233": "yandex_direct"}, NewMetrics(nil), nil)
 	rng := rand.New(rand.NewPCG(3, 4))
 	seq := uint64(0)
-	for i := range 4 {
-		events := callEvents(fmt.Sprintf("call-%d", i))
+	for i := range 6 {
+		events := callEvents(fmt.Sprintf("call-%d", i), endKind(i%3))
 		delivered := append(append(append(events[:0:0], events...), events...), events...)
 		rng.Shuffle(len(delivered), func(a, b int) { delivered[a], delivered[b] = delivered[b], delivered[a] })
 		for start := 0; start < len(delivered); start += 4 {
@@ -30,43 +30,12 @@ func TestCallsAggFoldsLikeView(t *testing.T) {
 			seq += uint64(end - start)
 		}
 	}
-	const view = `SELECT provider, call_id, toString(direction), started_at, answered_at, ended_at, client_phone,
-		line_phone, line_source, manager, toString(status), talk_seconds, recording_url, recording_ref
-		FROM calls ORDER BY provider, call_id`
-	const agg = `SELECT provider, call_id, toString(f_direction), f_started, f_answered, f_ended, f_client,
-		f_line, f_source, f_manager, if(f_answered > toDateTime(0), 'answered', toString(f_status)),
-		toUInt32(multiIf(
-			f_answered = toDateTime(0) AND f_status != 'answered', 0,
-			f_reported > 0, f_reported,
-			f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
-			0)),
-		f_url, f_ref
-		FROM
-		(
-			SELECT provider, call_id,
-				maxMerge(direction) AS f_direction,
-				minIfMerge(started_at) AS f_started,
-				minIfMerge(answered_at) AS f_answered,
-				maxMerge(ended_at) AS f_ended,
-				maxMerge(client_phone) AS f_client,
-				maxMerge(line_phone) AS f_line,
-				maxMerge(line_source) AS f_source,
-				tupleElement(maxIfMerge(manager), 2) AS f_manager,
-				maxMerge(status) AS f_status,
-				maxMerge(talk_seconds) AS f_reported,
-				maxMerge(recording_url) AS f_url,
-				maxMerge(recording_ref) AS f_ref
-			FROM calls_agg
-			WHERE kind = ?
-			GROUP BY provider, call_id
-		)
-		ORDER BY provider, call_id`
-	want := readAll(t, db, view)
-	if len(want) != 4 {
-		t.Fatalf("calls view has %d calls, want 4", len(want))
+	want := readAll(t, db, viewSQL)
+	if len(want) != 6 {
+		t.Fatalf("calls view has %d calls, want 6", len(want))
 	}
 	for _, kind := range []uint8{0, 1} {
-		if got := readAll(t, db, agg, kind); !reflect.DeepEqual(got, want) {
+		if got := readAll(t, db, aggSQL, kind); !reflect.DeepEqual(got, want) {
 			t.Errorf("calls_agg kind %d folds to\n%v\nthe calls view has\n%v", kind, got, want)
 		}
 	}
@@ -100,3 +69,41 @@ func readAll(t *testing.T, db *DB, q string, args ...any) [][]string {
 	}
 	return out
 }
+
+// viewSQL reads every call of the calls view; aggSQL folds calls_agg
+// rows of one kind (?) into the same columns.
+const (
+	viewSQL = `SELECT provider, call_id, toString(direction), started_at, answered_at, ended_at, client_phone,
+		line_phone, line_source, manager, toString(status), talk_seconds, recording_url, recording_ref
+		FROM calls ORDER BY provider, call_id`
+	aggSQL = `SELECT provider, call_id, toString(f_direction), f_started, f_answered, f_ended, f_client,
+		f_line, f_source, f_manager, if(f_answered > toDateTime(0), 'answered', toString(f_status)),
+		toUInt32(multiIf(
+			f_answered = toDateTime(0) AND f_status != 'answered', 0,
+			f_reported > 0, f_reported,
+			f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
+			0)),
+		f_url, f_ref
+		FROM
+		(
+			SELECT provider, call_id,
+				maxMerge(direction) AS f_direction,
+				minIfMerge(started_at) AS f_started,
+				minIfMerge(answered_at) AS f_answered,
+				maxMerge(ended_at) AS f_clock_ended,
+				maxMerge(arrival_ended_at) AS f_arrival_ended,
+				if(f_clock_ended > toDateTime(0), f_clock_ended, f_arrival_ended) AS f_ended,
+				maxMerge(client_phone) AS f_client,
+				maxMerge(line_phone) AS f_line,
+				maxMerge(line_source) AS f_source,
+				tupleElement(maxIfMerge(manager), 2) AS f_manager,
+				maxMerge(status) AS f_status,
+				maxMerge(talk_seconds) AS f_reported,
+				maxMerge(recording_url) AS f_url,
+				maxMerge(recording_ref) AS f_ref
+			FROM calls_agg
+			WHERE kind = ?
+			GROUP BY provider, call_id
+		)
+		ORDER BY provider, call_id`
+)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/internal/chcluster"
 )
 
@@ -19,6 +20,7 @@ import (
 func TestCluster(t *testing.T) {
 	c := chcluster.Start(t, 2, "cp_migrate")
 	t.Run("migrate", func(t *testing.T) { testClusterMigrate(t, c) })
+	t.Run("arrival ends", func(t *testing.T) { testClusterArrivalEnds(t, c) })
 	t.Run("partitions", func(t *testing.T) { testClusterPartitions(t, c) })
 	t.Run("rewrite runs", func(t *testing.T) { testClusterRewriteRuns(t, c) })
 	t.Run("refuses", func(t *testing.T) { testClusterRefuses(t, c) })
@@ -110,7 +112,7 @@ func testClusterMigrate(t *testing.T, c *chcluster.Cluster) {
 		"calls_agg_local":         "ReplicatedAggregatingMergeTree",
 		"report_sent_local":       "ReplicatedMergeTree",
 		"calls":                   "View",
-		"calls_agg_mv":            "MaterializedView",
+		"calls_agg_fold_mv":       "MaterializedView",
 	} {
 		if got := schemas[1][table]; got != want {
 			t.Errorf("r2 table %s: engine %q, want %q", table, got, want)
@@ -118,6 +120,9 @@ func testClusterMigrate(t *testing.T, c *chcluster.Cluster) {
 	}
 	if _, found := schemas[1]["call_events_replay"]; found {
 		t.Error("the backfill's Null table was not dropped on r2")
+	}
+	if _, found := schemas[1]["calls_agg_mv"]; found {
+		t.Error("calls_agg_mv, replaced by calls_agg_fold_mv (0010), was not dropped on r2")
 	}
 
 	// Another daemon migrating through the other server finds all applied
@@ -133,6 +138,61 @@ func testClusterMigrate(t *testing.T, c *chcluster.Cluster) {
 	if again, err := db2.Migrate(ctx); err != nil || len(again) != 0 {
 		t.Errorf("second migrate through r2 = %v, %v; want nothing applied", again, err)
 	}
+}
+
+// testClusterArrivalEnds: migration 0010, run again as an interrupted run
+// would (its ADD COLUMNs skipped), and calls with both kinds of ends fold
+// on the cluster as call.Fold folds them, in calls_agg too.
+func testClusterArrivalEnds(t *testing.T, c *chcluster.Cluster) {
+	ctx := context.Background()
+	db, err := Open(c.DSN(0, "cp_migrate"), Options{Cluster: chcluster.Name, QueryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := newClusterSchema(chcluster.Name, "cp_migrate")
+	for _, m := range all {
+		for _, stmt := range m.Statements {
+			out, err := schema.rewrite(stmt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Version != arrivalEndsVersion {
+				continue
+			}
+			for _, s := range out {
+				if err := db.execMigration(ctx, s); err != nil {
+					t.Fatalf("0010 again: %s: %v", head(s), err)
+				}
+			}
+		}
+	}
+	w := NewEventWriter(db, nil, NewMetrics(nil), nil)
+	var seq uint64
+	calls := map[string][]call.Event{}
+	for _, ends := range []endKind{endOnPBXClock, endOnArrival, endOnBoth} {
+		id := fmt.Sprintf("cluster-%d", ends)
+		calls[id] = callEvents(id, ends)
+		if err := w.Write(ctx, records(t, calls[id], seq+1)); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		seq += uint64(len(calls[id]))
+	}
+	// An insert lands on either replica, and the tables its views fill
+	// replicate on their own: read once both replicas hold everything.
+	if err := c.Sync(ctx, "cp_migrate"); err != nil {
+		t.Fatal(err)
+	}
+	for id, events := range calls {
+		if got, want := readCall(t, db, id), call.Fold(events); got != want {
+			t.Errorf("call %s:\n SQL %+v\n  Go %+v", id, got, want)
+		}
+	}
+	checkAggFoldsLikeView(t, db, "on the cluster")
 }
 
 // testClusterRewriteRuns applies the rewrite of every statement kind

@@ -174,10 +174,24 @@ func (db *DB) createDatabase(ctx context.Context) error {
 // timeout.
 const migrationTimeout = time.Hour
 
+// execMigration runs one migration statement; one that adds columns the
+// table has already is skipped (migrate_columns.go).
 func (db *DB) execMigration(ctx context.Context, stmt string) error {
 	ctx, cancel := context.WithTimeout(ctx, max(migrationTimeout, db.opts.QueryTimeout))
 	defer cancel()
-	return db.conn.Exec(ctx, stmt)
+	database, table, cols := db.addedColumns(stmt)
+	if len(cols) > 0 {
+		if done, err := db.hasColumns(ctx, database, table, cols); err != nil || done {
+			return err
+		}
+	}
+	err := db.conn.Exec(ctx, stmt)
+	if err != nil && len(cols) > 0 {
+		if done, _ := db.hasColumns(ctx, database, table, cols); done {
+			return nil
+		}
+	}
+	return err
 }
 
 func (db *DB) exec(ctx context.Context, stmt string, args ...any) error {

@@ -46,9 +46,20 @@ func TestMigrateIsIdempotent(t *testing.T) {
 
 var t0 = time.Date(2026, 11, 20, 6, 15, 0, 0, time.UTC)
 
+// endKind is how a test call learns its end.
+type endKind int
+
+const (
+	endOnPBXClock endKind = iota // an end the PBX timed (a history record)
+	endOnArrival                 // only ends taken from arrival (Gravitel's COMPLETED), one retried later
+	endOnBoth                    // both: the PBX's end wins over later arrival-time ends
+)
+
 // callEvents is a call seen through several partial events, the way a PBX
 // reports it: ringing two extensions, answered by one, ended, recording.
-func callEvents(id string) []call.Event {
+// Its end comes as ends says; talk time is 274 s (endOnArrival: 3593 s,
+// from the retried end).
+func callEvents(id string, ends endKind) []call.Event {
 	base := call.Event{Provider: "test", CallID: id, ReceivedAt: t0}
 	ev := func(key string, f func(*call.Event)) call.Event {
 		e := base
@@ -56,7 +67,24 @@ func callEvents(id string) []call.Event {
 		f(&e)
 		return e
 	}
-	return []call.Event{
+	clockEnd := ev("end", func(e *call.Event) {
+		e.EndedAt, e.Status, e.Direction = t0.Add(281*time.Second), call.StatusAnswered, call.DirectionInbound
+	})
+	arrivalEnd := func(key string, after time.Duration) call.Event {
+		return ev(key, func(e *call.Event) {
+			e.EndedAt, e.ArrivalEnd, e.Status, e.Manager, e.ManagerRank = t0.Add(after), true, call.StatusAnswered, "102", call.ManagerEnded
+		})
+	}
+	var endEvents []call.Event
+	switch ends {
+	case endOnPBXClock:
+		endEvents = []call.Event{clockEnd}
+	case endOnArrival:
+		endEvents = []call.Event{arrivalEnd("completed", 282*time.Second), arrivalEnd("completed", time.Hour)}
+	case endOnBoth:
+		endEvents = []call.Event{arrivalEnd("completed", 282*time.Second), clockEnd, arrivalEnd("completed", time.Hour)}
+	}
+	return append([]call.Event{
 		ev("start", func(e *call.Event) {
 			e.Direction, e.StartedAt, e.ClientPhone, e.LinePhone = call.DirectionInbound, t0, "+79161234567", "+74951112233"
 		}),
@@ -65,11 +93,8 @@ func callEvents(id string) []call.Event {
 		ev("answer", func(e *call.Event) {
 			e.AnsweredAt, e.Manager, e.ManagerRank, e.Status = t0.Add(7*time.Second), "102", call.ManagerAnswered, call.StatusAnswered
 		}),
-		ev("end", func(e *call.Event) {
-			e.EndedAt, e.Status, e.Direction = t0.Add(281*time.Second), call.StatusAnswered, call.DirectionInbound
-		}),
 		ev("record", func(e *call.Event) { e.RecordingRef = "rec-" + id }),
-	}
+	}, endEvents...)
 }
 
 func records(t *testing.T, events []call.Event, firstSeq uint64) []spool.Record {
@@ -114,9 +139,11 @@ func TestCallsViewFoldsLikeGo(t *testing.T) {
 	db := openTestDB(t)
 	w := NewEventWriter(db, map[string]string{"+74951112233": "yandex_direct"}, NewMetrics(nil), nil)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 5; i++ {
+	talk := map[endKind]uint32{endOnPBXClock: 274, endOnArrival: 3593, endOnBoth: 274}
+	for i := 0; i < 6; i++ {
 		id := fmt.Sprintf("call-%d", i)
-		events := callEvents(id)
+		ends := endKind(i % 3)
+		events := callEvents(id, ends)
 		var delivered []call.Event
 		for range 3 {
 			delivered = append(delivered, events...)
@@ -132,7 +159,7 @@ func TestCallsViewFoldsLikeGo(t *testing.T) {
 		if got := readCall(t, db, id); got != want {
 			t.Errorf("call %s:\n SQL %+v\n  Go %+v", id, got, want)
 		}
-		if want.Manager != "102" || want.TalkSeconds != 274 || want.Status != call.StatusAnswered {
+		if want.Manager != "102" || want.TalkSeconds != talk[ends] || want.Status != call.StatusAnswered {
 			t.Errorf("fold rules changed: %+v", want)
 		}
 	}

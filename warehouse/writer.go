@@ -13,7 +13,8 @@ import (
 // EventWriter is the spool sink that inserts call events into call_events.
 // A batch is one INSERT; the consumer commits its cursor only after Write
 // returns nil, and a replayed batch is harmless because the calls view folds
-// events idempotently.
+// events idempotently. An arrival-time end (call.Event.ArrivalEnd) goes to
+// arrival_ended_at, every other end to ended_at (migration 0010).
 type EventWriter struct {
 	db           *DB
 	sourceByLine map[string]string
@@ -32,8 +33,8 @@ func NewEventWriter(db *DB, sourceByLine map[string]string, m *Metrics, log *slo
 }
 
 const insertEvents = `INSERT INTO call_events (provider, call_id, event_key, received_at, direction,
-	started_at, answered_at, ended_at, client_phone, line_phone, line_source, manager, manager_rank,
-	status, talk_seconds, recording_url, recording_ref, spool_seq)`
+	started_at, answered_at, ended_at, arrival_ended_at, client_phone, line_phone, line_source, manager,
+	manager_rank, status, talk_seconds, recording_url, recording_ref, spool_seq)`
 
 // Write inserts the records' events as one batch.
 func (w *EventWriter) Write(ctx context.Context, recs []spool.Record) error {
@@ -55,9 +56,13 @@ func (w *EventWriter) Write(ctx context.Context, recs []spool.Record) error {
 			w.log.Error("skip undecodable spool record", "seq", r.Seq, "err", err)
 			continue
 		}
+		ended, arrivalEnded := e.EndedAt, time.Time{}
+		if e.ArrivalEnd {
+			ended, arrivalEnded = arrivalEnded, ended
+		}
 		if err := batch.Append(
 			e.Provider, e.CallID, e.DedupKey(), ts(e.ReceivedAt), e.Direction.String(),
-			ts(e.StartedAt), ts(e.AnsweredAt), ts(e.EndedAt), e.ClientPhone, e.LinePhone,
+			ts(e.StartedAt), ts(e.AnsweredAt), ts(ended), ts(arrivalEnded), e.ClientPhone, e.LinePhone,
 			w.sourceByLine[e.LinePhone], e.Manager, e.ManagerRank,
 			e.Status.String(), e.TalkSeconds, e.RecordingURL, e.RecordingRef, r.Seq,
 		); err != nil {

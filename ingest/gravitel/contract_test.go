@@ -2,6 +2,7 @@ package gravitel
 
 import (
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,19 +69,49 @@ func TestContract(t *testing.T) {
 			return r
 		},
 		// The CRM API authenticates with a bare token and signs nothing: no
-		// Tamper. Its cmd=event carries no time, so COMPLETED and CANCELLED
-		// end the call when they arrive, and the latest end wins the fold:
-		// a stale replay (or a PBX retrying hours later) moves the end, and
-		// the talk time of a call whose history sends no talk time with it.
-		// Open finding, docs/security.md.
-		StaleMoves: func(c call.Call, at time.Time) call.Call {
-			if c.CallID == busy[len("callid="):] { // no COMPLETED or CANCELLED
-				return c
-			}
-			c.EndedAt = at.UTC().Truncate(time.Second)
-			c.TalkSeconds = call.Talk(c.Status, c.AnsweredAt, c.EndedAt, 0)
-			return c
-		},
+		// Tamper. Its cmd=event carries no time: a stale COMPLETED or
+		// CANCELLED ends the call when it arrives, but that is an
+		// arrival-time end, and every call here has its history, whose end
+		// (PBX clock) wins, so a stale replay changes nothing (F9 in
+		// docs/security.md).
 		Now: received,
 	})
+}
+
+// TestArrivalEndsGiveWayToHistory follows one call as its requests arrive:
+// cmd=event's ends are arrival-time ends, which stand in (the latest one
+// winning) until history brings the end on the PBX's clock; from then on
+// a late or replayed COMPLETED changes nothing.
+func TestArrivalEndsGiveWayToHistory(t *testing.T) {
+	p := newProvider(t)
+	read := func(name string) []byte { return readFixture(t, filepath.Join("testdata", name+".form")) }
+	accepted, completed, history := read("event_accepted"), read("event_completed"), read("history_in_answered")
+	// history_in_answered: start 07:21:05, duration 132 s (ends at
+	// received), no wait: the answer comes from ACCEPTED.
+	answered := received.Add(-120 * time.Second)
+	steps := []struct {
+		name  string
+		body  []byte
+		at    time.Time
+		ended time.Time
+		talk  uint32
+	}{
+		{"ACCEPTED", accepted, answered, time.Time{}, 0},
+		{"COMPLETED", completed, received, received, 120},
+		{"COMPLETED retried an hour later", completed, received.Add(time.Hour), received.Add(time.Hour), 3720},
+		{"history", history, received.Add(time.Hour + time.Second), received, 120},
+		{"COMPLETED replayed a month later", completed, received.Add(30 * 24 * time.Hour), received, 120},
+	}
+	var events []call.Event
+	for _, s := range steps {
+		parsed, err := p.Parse(request(s.body), s.body, s.at)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		events = append(events, parsed.Events...)
+		c := call.Fold(events)
+		if !c.EndedAt.Equal(s.ended) || c.TalkSeconds != s.talk {
+			t.Errorf("after %s: ended %v, talk %d s; want %v, %d s", s.name, c.EndedAt, c.TalkSeconds, s.ended, s.talk)
+		}
+	}
 }

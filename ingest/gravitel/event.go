@@ -17,15 +17,21 @@ var eventFields = []string{"callid", "type", "direction", "phone", "diversion", 
 //	INCOMING     inbound, StartedAt; the user it rings (rank rang)
 //	OUTGOING     outbound, StartedAt; the user dialling (rank rang)
 //	ACCEPTED     answered, AnsweredAt; the user who picked up (rank answered)
-//	COMPLETED    answered, EndedAt; the user on the call (rank ended)
-//	CANCELLED    EndedAt; the user it stopped ringing (rank rang). No status:
-//	             the caller hung up, or another user of the group answered,
-//	             so only history can say whether the call was missed.
+//	COMPLETED    answered, EndedAt (an arrival-time end); the user on the
+//	             call (rank ended)
+//	CANCELLED    EndedAt (an arrival-time end); the user it stopped ringing
+//	             (rank rang). No status: the caller hung up, or another user
+//	             of the group answered, so only history can say whether the
+//	             call was missed.
 //	TRANSFERRED  (❓, one MegaFon enum) the user it was passed to (rank rang)
 //
-// Folding keeps the earliest start and answer and the latest end, so the
-// PBX clock's start and answer from history win where they are earlier, and
-// the end is the later of the two reports.
+// Folding keeps the earliest start and answer, so the PBX clock's start
+// and answer from history win where they are earlier, and a re-delivered
+// or replayed event, which arrives later, changes neither. Ends are
+// another matter: a re-delivery or replay says a later end. They are
+// marked call.Event.ArrivalEnd, and folding takes the end from history
+// (start + duration, the PBX's clock) once it is in, the latest
+// arrival-time end only until then.
 func (p *Provider) event(f form, now time.Time) (call.Event, error) {
 	e, err := p.base(f, now)
 	if err != nil {
@@ -42,9 +48,9 @@ func (p *Provider) event(f form, now time.Time) (call.Event, error) {
 	case "ACCEPTED":
 		e.Status, e.AnsweredAt, rank = call.StatusAnswered, at, call.ManagerAnswered
 	case "COMPLETED":
-		e.Status, e.EndedAt, rank = call.StatusAnswered, at, call.ManagerEnded
+		e.Status, e.EndedAt, e.ArrivalEnd, rank = call.StatusAnswered, at, true, call.ManagerEnded
 	case "CANCELLED":
-		e.EndedAt = at
+		e.EndedAt, e.ArrivalEnd = at, true
 	case "TRANSFERRED":
 	case "":
 		return e, ingest.BadRequest("type", "required")

@@ -11,7 +11,11 @@
 //   - every request replayed long after it was first accepted folds, with
 //     the originals, into the same calls. No PBX we support signs a request
 //     time (spec §0), so a captured request cannot be refused as stale: the
-//     protection against replay is that it changes nothing.
+//     protection against replay is that it changes nothing. An adapter that
+//     takes a time from the request's arrival must therefore use it only
+//     where a later time cannot win the fold: starts and answers (the
+//     earliest wins), and ends marked call.Event.ArrivalEnd, which give way
+//     to any end on the PBX's clock.
 package providertest
 
 import (
@@ -68,11 +72,6 @@ type Contract struct {
 	// changed while its credentials were kept. Nil for adapters whose PBX
 	// authenticates with a bare token and signs nothing (generic, Gravitel).
 	Tamper func(Request) Request
-	// StaleMoves, if set, is what a stale replay received at `at` may
-	// change in an expected call: only adapters that take event times from
-	// their arrival (a PBX event without a time of its own) set it, and
-	// must document it. Nil: a stale replay changes nothing.
-	StaleMoves func(c call.Call, at time.Time) call.Call
 	// Now is the receive time passed to Parse.
 	Now time.Time
 }
@@ -126,13 +125,7 @@ func Run(t *testing.T, c Contract) {
 		for id, evs := range foldEvents(t, c, c.Requests, stale) {
 			byCall[id] = append(byCall[id], evs...)
 		}
-		want := append([]call.Call(nil), c.Want...)
-		if c.StaleMoves != nil {
-			for i := range want {
-				want[i] = c.StaleMoves(want[i], stale)
-			}
-		}
-		assertCalls(t, fold(byCall), want)
+		assertCalls(t, fold(byCall), c.Want)
 	})
 }
 
