@@ -38,6 +38,14 @@ type DB struct {
 
 var dbName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
+// querySizeSettings are the limits on query size callpulse's queries run
+// with, unless the DSN sets them: room for sets of a few million phones.
+var querySizeSettings = map[string]any{
+	"max_query_size":            64 << 20, // bytes of SQL
+	"max_ast_elements":          4_000_000,
+	"max_expanded_ast_elements": 4_000_000,
+}
+
 // Open connects to the DSN (clickhouse://[user:pass@]host:port/database).
 // It does not require the database to exist; Migrate creates it. Open does
 // not contact the server: use Ping to find out whether it is reachable.
@@ -61,6 +69,18 @@ func Open(dsn string, opts Options) (*DB, error) {
 		opts.QueryTimeout = 30 * time.Second
 	}
 	copts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	// The analytics send sets of phones in the query text ("phone IN
+	// (...)"): a month's new leads can be 100,000 numbers, far past
+	// ClickHouse's defaults (256 KiB of SQL, 50,000 syntax tree nodes). A
+	// DSN may set its own.
+	if copts.Settings == nil {
+		copts.Settings = clickhouse.Settings{}
+	}
+	for k, v := range querySizeSettings {
+		if _, set := copts.Settings[k]; !set {
+			copts.Settings[k] = v
+		}
+	}
 	if opts.Cluster != "" {
 		if !dbName.MatchString(opts.Cluster) {
 			return nil, fmt.Errorf("clickhouse cluster name %q: want letters, digits and _", opts.Cluster)

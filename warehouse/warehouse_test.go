@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/client"
 	"github.com/callpulse/callpulse/internal/chtest"
@@ -207,5 +209,22 @@ func TestUpsertClientsKeepsHistory(t *testing.T) {
 	}
 	if cat != "C" {
 		t.Errorf("clients.category of b = %s, want C (ungraded import keeps the known grade)", cat)
+	}
+}
+
+// TestLargeSetsInQueries: the analytics pass a period's leads as a set
+// in the query text; 50,000 phones are about 800 KiB of SQL, over
+// ClickHouse's default max_query_size.
+func TestLargeSetsInQueries(t *testing.T) {
+	db := openTestDB(t)
+	phones := make([]any, 50_000)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+7916%07d", i)
+	}
+	var n uint64
+	err := db.Conn().QueryRow(context.Background(), "SELECT count() FROM system.one WHERE '+79169999999' NOT IN @phones",
+		clickhouse.Named("phones", clickhouse.GroupSet{Value: phones})).Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("a query with 50,000 phones in a set: %d, %v", n, err)
 	}
 }
