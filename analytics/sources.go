@@ -60,18 +60,28 @@ FROM
 WHERE first_contact >= @start AND first_contact < @end`
 
 // describeLeadsSQL is the client row's source and the latest known grade
-// of the phones in @phones that have either.
+// of the phones of the set %[1]s that have either.
 var describeLeadsSQL = `
 SELECT phone, c_source, current_category
 FROM
 (
     SELECT phone, source AS c_source
     FROM clients
-    WHERE phone IN @phones
+    WHERE phone IN %[1]s
     ORDER BY phone, version DESC
     LIMIT 1 BY phone
 )
-ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN @phones") + `) USING phone`
+ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN %[1]s") + `) USING phone`
+
+// describePhonesSQL is describeLeadsSQL of the phones in @phones (the
+// phones changed since the snapshot: a few).
+var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, "@phones")
+
+// describeSnapshotLeadsSQL is describeLeadsSQL of the snapshot's leads of
+// the period (leadsSQL): the set is built by the server, not sent in the
+// query text, since a month of a young store can have tens of thousands of
+// new leads.
+var describeSnapshotLeadsSQL = fmt.Sprintf(describeLeadsSQL, "(SELECT phone FROM ("+leadsSQL+"))")
 
 // lead is one lead of a period: what the funnel counts of it.
 type lead struct {
@@ -127,10 +137,11 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := s.snapshotLeads(gctx, head.generation, start, end, leads); err != nil {
-			return err
-		}
-		return s.leadClients(gctx, slices.Collect(maps.Keys(leads)), clients)
+		return s.snapshotLeads(gctx, head.generation, start, end, leads)
+	})
+	g.Go(func() error {
+		return s.describe(gctx, clients, describeSnapshotLeadsSQL, clickhouse.Named("gen", head.generation),
+			clickhouse.Named("start", start), clickhouse.Named("end", end))
 	})
 	g.Go(func() error {
 		calls, phones, err := freshPhones(gctx, s.conn, head.cutoff)
@@ -230,9 +241,14 @@ func (s *Store) leadClients(ctx context.Context, phones []string, clients map[st
 	if len(phones) == 0 {
 		return nil
 	}
-	rows, err := s.conn.Query(ctx, describeLeadsSQL, clickhouse.Named("phones", stringSet(phones)))
+	return s.describe(ctx, clients, describePhonesSQL, clickhouse.Named("phones", stringSet(phones)))
+}
+
+// describe runs a describeLeadsSQL query and adds its rows to clients.
+func (s *Store) describe(ctx context.Context, clients map[string]leadClient, q string, args ...any) error {
+	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("query clients of %d leads: %w", len(phones), err)
+		return fmt.Errorf("query the clients of leads: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
