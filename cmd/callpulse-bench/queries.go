@@ -186,12 +186,54 @@ func benchQueries(ctx context.Context, chAddr string, check func(name string, ok
 			return err
 		}
 	}
+	measureUnaggregated(rawCtx, store, p)
 	for _, r := range results {
 		if r.target > 0 {
 			check(fmt.Sprintf("%s <= %s (median, 30 days, %d calls)", r.name, r.target, o.calls), r.ok(), r.String())
 		}
 	}
 	return nil
+}
+
+// measureUnaggregated times, once each, the analytics queries that still
+// fold every stored call (no rollup yet; docs/performance.md): they have
+// no target, and at 10M calls they may fail on ClickHouse's memory limit
+// or take minutes, so each runs under unaggregatedTimeout and a failure is
+// printed, not fatal.
+func measureUnaggregated(ctx context.Context, store *analytics.Store, p analytics.Period) {
+	fmt.Println("not pre-aggregated yet (each folds every stored call; one run, no target):")
+	sla := analytics.DefaultCallbackSLA
+	for _, q := range []struct {
+		name string
+		run  func(context.Context) (int, error)
+	}{
+		{"missed calls, open", func(ctx context.Context) (int, error) { r, err := store.Missed(ctx, p, true, sla); return len(r), err }},
+		{"missed calls, all", func(ctx context.Context) (int, error) { r, err := store.Missed(ctx, p, false, sla); return len(r), err }},
+		{"speed to lead", func(ctx context.Context) (int, error) { r, err := store.SpeedToLead(ctx, p, sla, nil); return len(r), err }},
+		{"repeat callers", func(ctx context.Context) (int, error) { r, err := store.RepeatCallers(ctx, p); return len(r), err }},
+		{"refusals", func(ctx context.Context) (int, error) { r, err := store.Refusals(ctx, p); return len(r), err }},
+	} {
+		qctx, cancel := context.WithTimeout(ctx, unaggregatedTimeout)
+		start := time.Now()
+		n, err := q.run(qctx)
+		took := time.Since(start)
+		cancel()
+		outcome := fmt.Sprintf("%d rows", n)
+		if err != nil {
+			outcome = "FAILED: " + shorten(err.Error(), 90)
+		}
+		fmt.Printf("  %-50s %5d %10s   %s\n", q.name, 1, fmtDur(took), outcome)
+	}
+}
+
+// unaggregatedTimeout bounds each query of measureUnaggregated.
+const unaggregatedTimeout = 3 * time.Minute
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // queryResult is the timing of a query, and of its raw form if it has one.
