@@ -28,3 +28,8 @@ func (r *Rollup) RefreshFactsOnly(ctx context.Context) error {
 	}
 	return refreshFacts(ctx, r.conn, head.generation, cutoff, changed)
 }
+
+// CallsByStatusRaw is CallsByStatus through the calls view.
+func (s *Store) CallsByStatusRaw(ctx context.Context, p Period) ([]StatusCount, error) {
+	return s.callsByStatus(ctx, p, callsByStatusRawSQL)
+}

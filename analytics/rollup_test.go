@@ -318,6 +318,21 @@ func (s *streamDB) checkFunnelAgainstRaw(stage string) {
 			s.t.Errorf("%s: sources %s %s..%s:\n got %+v\nwant %+v", stage, zone, p.From.Format(time.DateOnly),
 				p.To.Format(time.DateOnly), got, want)
 		}
+		gotStatus, err := store.CallsByStatus(ctx, p)
+		if err != nil {
+			s.t.Fatalf("%s: CallsByStatus: %v", stage, err)
+		}
+		wantStatus, err := store.CallsByStatusRaw(ctx, p)
+		if err != nil {
+			s.t.Fatalf("%s: CallsByStatusRaw: %v", stage, err)
+		}
+		if len(wantStatus) == 0 && i == 0 {
+			s.t.Fatalf("%s: no calls at all", stage)
+		}
+		if !reflect.DeepEqual(gotStatus, wantStatus) {
+			s.t.Errorf("%s: calls by status %s %s..%s:\n got %+v\nwant %+v", stage, zone, p.From.Format(time.DateOnly),
+				p.To.Format(time.DateOnly), gotStatus, wantStatus)
+		}
 	}
 	phones := analytics.NewPhones(s.db.Conn())
 	all := append(slices.Clone(phonePool[:len(phonePool)-1]), dealOnlyPhones...)
