@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -196,20 +197,31 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Refresh reads today's numbers and sets every gauge. Each family of
-// gauges is set only after its queries succeeded; on an error the families
-// not refreshed yet keep their previous values.
+// Refresh reads today's numbers and sets every gauge. The families of
+// gauges refresh one after the other, cheapest first, each set only after
+// its own queries succeeded: one that fails (a query over the deadline on a
+// large store) keeps its previous values and does not hold back the
+// others. The last-refresh timestamp moves only when all succeeded.
 func (g *Gauges) Refresh(ctx context.Context) error {
 	today := Day(g.now(), g.store.Location())
+	err := errors.Join(
+		g.refreshTalk(ctx, today),
+		g.refreshCalls(ctx, today),
+		g.refreshLeads(ctx, today),
+		g.refreshMissed(ctx, today),
+	)
+	if err == nil {
+		g.lastRefresh.SetToCurrentTime()
+	}
+	return err
+}
+
+// refreshTalk sets today's talk seconds and shares by manager and category.
+func (g *Gauges) refreshTalk(ctx context.Context, today Period) error {
 	rows, err := g.store.TalkTime(ctx, today, nil)
 	if err != nil {
 		return err
 	}
-	statuses, err := g.store.CallsByStatus(ctx, today)
-	if err != nil {
-		return err
-	}
-
 	seconds := map[string]map[client.Category]float64{}
 	for _, id := range append(g.team.IDs(), otherManager) {
 		seconds[id] = map[client.Category]float64{}
@@ -235,7 +247,15 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 			g.talkShare.WithLabelValues(id, string(c)).Set(share)
 		}
 	}
+	return nil
+}
 
+// refreshCalls sets today's calls by final status.
+func (g *Gauges) refreshCalls(ctx context.Context, today Period) error {
+	statuses, err := g.store.CallsByStatus(ctx, today)
+	if err != nil {
+		return err
+	}
 	counts := map[string]float64{}
 	for _, s := range statuses {
 		counts[s.Status] = float64(s.Calls)
@@ -243,12 +263,5 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 	for _, s := range call.Statuses() {
 		g.calls.WithLabelValues(s.String()).Set(counts[s.String()])
 	}
-	if err := g.refreshMissed(ctx, today); err != nil {
-		return err
-	}
-	if err := g.refreshLeads(ctx, today); err != nil {
-		return err
-	}
-	g.lastRefresh.SetToCurrentTime()
 	return nil
 }

@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +90,55 @@ callpulse_calls{status="missed"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantCalls), "callpulse_calls"); err != nil {
 		t.Error(err)
 	}
+
+	// Talk time fails (its grade history is gone, as a query over the
+	// deadline would fail): the families after it still refresh, talk time
+	// keeps its values, and the last-refresh time stays where it was.
+	last := valueOf(t, reg, "callpulse_analytics_last_refresh_timestamp_seconds")
+	if err := db.Conn().Exec(ctx, "DROP TABLE category_log"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := mk("5", "101", now.Add(-10*time.Minute), 60*time.Second, call.StatusAnswered).Marshal()
+	if err := warehouse.NewEventWriter(db, nil, warehouse.NewMetrics(nil), nil).Write(ctx, []spool.Record{{Seq: 5, Data: b}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "category_log") {
+		t.Fatalf("Refresh without category_log: %v, want talk time's error", err)
+	}
+	if got := valueOf(t, reg, `callpulse_talk_seconds{category="A",manager="alice"}`); got != 100 {
+		t.Errorf("alice's A talk time after its refresh failed: %v, want 100 (kept)", got)
+	}
+	if got := valueOf(t, reg, `callpulse_calls{status="answered"}`); got != 3 {
+		t.Errorf("answered calls after talk time failed: %v, want 3 (refreshed)", got)
+	}
+	if got := valueOf(t, reg, "callpulse_analytics_last_refresh_timestamp_seconds"); got != last {
+		t.Errorf("last refresh moved to %v after a failed refresh", got)
+	}
+}
+
+// valueOf is the value of one series of reg, written name{label="value",...}
+// with the labels in their sorted order, as in the text format.
+func valueOf(t *testing.T, reg *prometheus.Registry, series string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			if len(m.GetLabel()) > 0 {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+				}
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			if name == series {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s", series)
+	return 0
 }
