@@ -101,7 +101,7 @@ func (s *Server) Handle(mux *http.ServeMux, pattern string, h http.Handler) {
 // takes the token in the access_token query parameter. No other route
 // does, so that tokens stay out of URLs (proxy logs, browser history).
 func (s *Server) HandleWebSocket(mux *http.ServeMux, pattern string, h http.Handler) {
-	mux.Handle(pattern, s.authorized(h, false))
+	mux.Handle(pattern, s.authorized(h, true))
 }
 
 // authorized lets a request through with the API token in
