@@ -40,8 +40,9 @@ func startDaemon(bin, chAddr, database string) (*daemon, error) {
 }
 
 // startDaemonIn starts the daemon with its data under dir/data (which may
-// hold a spool already); stop removes dir.
-func startDaemonIn(bin, chAddr, database, dir string) (*daemon, error) {
+// hold a spool already) and extraEnv added to its environment (such as
+// CALLPULSE_CONFIG); stop removes dir.
+func startDaemonIn(bin, chAddr, database, dir string, extraEnv ...string) (*daemon, error) {
 	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
@@ -60,6 +61,7 @@ func startDaemonIn(bin, chAddr, database, dir string) (*daemon, error) {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, extraEnv...)
 	env = append(env,
 		"CALLPULSE_LISTEN=127.0.0.1:"+strconv.Itoa(port),
 		"CALLPULSE_CLICKHOUSE_DSN="+d.dsn,

@@ -34,6 +34,7 @@ const (
 
 type flags struct {
 	daemon, chAddr, cpuProfile, wProf string
+	soakProfiles                      string
 	chPID, workers, conns, rows, rowB int
 	rate                              float64
 	duration, warmup, drainWatch      time.Duration
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&f.soak, "soak", 0, "soak at -soak-rate for this long instead of the other runs (make soak: 10m)")
 	flag.Float64Var(&f.soakRate, "soak-rate", 2000, "events/s during the soak")
 	flag.DurationVar(&f.soakEvery, "soak-every", 30*time.Second, "sampling interval of the soak")
+	flag.StringVar(&f.soakProfiles, "soak-profiles", "out/soak", "save the daemon's heap profiles at each quarter of the soak, and its log, in `dir` (\"\": none)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -209,7 +209,10 @@ func measureUnaggregated(ctx context.Context, store *analytics.Store, p analytic
 	}{
 		{"missed calls, open", func(ctx context.Context) (int, error) { r, err := store.Missed(ctx, p, true, sla); return len(r), err }},
 		{"missed calls, all", func(ctx context.Context) (int, error) { r, err := store.Missed(ctx, p, false, sla); return len(r), err }},
-		{"speed to lead", func(ctx context.Context) (int, error) { r, err := store.SpeedToLead(ctx, p, sla, nil); return len(r), err }},
+		{"speed to lead", func(ctx context.Context) (int, error) {
+			r, err := store.SpeedToLead(ctx, p, sla, nil)
+			return len(r), err
+		}},
 		{"repeat callers", func(ctx context.Context) (int, error) { r, err := store.RepeatCallers(ctx, p); return len(r), err }},
 		{"refusals", func(ctx context.Context) (int, error) { r, err := store.Refusals(ctx, p); return len(r), err }},
 	} {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,15 +13,27 @@ import (
 	"time"
 
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/internal/freeport"
 	"github.com/callpulse/callpulse/loadgen"
 	"github.com/callpulse/callpulse/spool"
 )
 
-// procStats is what the kernel says about the daemon process.
+// procStats is one sample of the daemon: what the kernel says about the
+// process, and what its Go runtime says on /metrics (bytes).
 type procStats struct {
-	rssKB      int64
-	fds        int
-	goroutines float64
+	at                    time.Duration // since the soak started (soak only)
+	rssKB, anonKB, fileKB int64         // VmRSS = RssAnon + RssFile + RssShmem (/proc/PID/status)
+	fds                   int
+	goroutines            float64
+	// httpConns is the fds that are accepted connections of the daemon's
+	// HTTP server, and httpGoroutines the goroutines serving them (soak
+	// only): the load generator's share of fds and goroutines, which comes
+	// and goes with its connections.
+	httpConns            int
+	httpGoroutines       float64
+	heapLive             float64 // go_gc_heap_live_bytes: marked live by the last GC
+	heapInuse, heapAlloc float64 // go_memstats_heap_{inuse,alloc}_bytes: live and not yet collected
+	goSys                float64 // go_memstats_sys_bytes: all the runtime got from the OS
 }
 
 func readProc(d *daemon) procStats {
@@ -28,8 +42,18 @@ func readProc(d *daemon) procStats {
 	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				st.rssKB, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			k, v, ok := strings.Cut(sc.Text(), ":")
+			if !ok {
+				continue
+			}
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			switch k {
+			case "VmRSS":
+				st.rssKB = kb
+			case "RssAnon":
+				st.anonKB = kb
+			case "RssFile":
+				st.fileKB = kb
 			}
 		}
 		f.Close()
@@ -39,6 +63,10 @@ func readProc(d *daemon) procStats {
 	}
 	if m, err := d.metrics(); err == nil {
 		st.goroutines = m["go_goroutines"]
+		st.heapLive = m["go_gc_heap_live_bytes"]
+		st.heapInuse = m["go_memstats_heap_inuse_bytes"]
+		st.heapAlloc = m["go_memstats_heap_alloc_bytes"]
+		st.goSys = m["go_memstats_sys_bytes"]
 	}
 	return st
 }
@@ -162,58 +190,241 @@ func benchReplay(ctx context.Context, f flags, n int) (time.Duration, error) {
 const soakWorkers = 64
 
 // soak runs a fixed rate for a long time and samples the daemon's memory,
-// goroutines and open files, to show they stay flat.
+// goroutines and open files, to show they stay flat (see soakVerdict). With
+// f.soakProfiles set it also saves heap profiles of the daemon at the end of
+// each quarter of the run, to compare with go tool pprof -base, and keeps
+// the daemon's log.
 func soak(ctx context.Context, f flags) (bool, error) {
 	if err := dropDatabases(ctx, f.chAddr, "callpulse_bench_soak"); err != nil {
 		return false, err
 	}
-	d, err := startDaemon(f.daemon, f.chAddr, "callpulse_bench_soak")
+	d, pprofBase, err := startSoakDaemon(f)
 	if err != nil {
 		return false, err
 	}
 	defer d.stop()
 	fmt.Printf("\n== Soak: %.0f events/s for %s, the daemon sampled every %s ==\n", f.soakRate, f.soak, f.soakEvery)
-	fmt.Printf("%8s %10s %10s %6s %12s %10s %8s\n", "elapsed", "RSS MiB", "goroutines", "fds", "sent", "errors", "load")
+	fmt.Println("MiB: RSS = anon + file (+ shmem) from /proc/PID/status; live = heap the last GC marked live;",
+		"in-use, alloc, sys = go_memstats_heap_inuse, heap_alloc, sys")
+	fmt.Println("gor, fds: the daemon's goroutines and open files besides those of its HTTP connections (http, the load generator's",
+		"and this bench's: the load generator closes its own after each run and the daemon's side goes a moment later)")
+	fmt.Printf("%8s %7s %7s %6s %7s %7s %7s %7s %5s %5s %5s %10s %7s %6s\n",
+		"elapsed", "RSS", "anon", "file", "live", "in-use", "alloc", "sys", "gor", "fds", "http", "sent", "errors", "load")
 	start := time.Now()
 	target := webhookTarget(d.base, d.webhookToken, "soak")
+	quarter := max(int(f.soak/f.soakEvery)/4, 1)
 	var samples []procStats
+	var profiles []string
 	var sent, errs int64
 	for time.Since(start) < f.soak && ctx.Err() == nil {
 		res := loadgen.Fixed(ctx, target, loadgen.Options{Duration: f.soakEvery, Rate: f.soakRate, Workers: soakWorkers})
 		sent += res.OK
 		errs += res.Errors()
 		s := readProc(d)
+		if err := readHTTPShare(ctx, d, pprofBase, &s); err != nil {
+			return false, err
+		}
+		s.at = time.Since(start).Round(time.Second)
 		samples = append(samples, s)
-		fmt.Printf("%8s %10.1f %10.0f %6d %12d %10d %8s\n", time.Since(start).Round(time.Second), float64(s.rssKB)/1024, s.goroutines, s.fds, sent, errs, loadAvg())
+		fmt.Printf("%8s %7.1f %7.1f %6.1f %7.1f %7.1f %7.1f %7.1f %5.0f %5d %5d %10d %7d %6s\n", s.at,
+			kib(s.rssKB), kib(s.anonKB), kib(s.fileKB), mib(s.heapLive), mib(s.heapInuse), mib(s.heapAlloc), mib(s.goSys),
+			s.goroutines-s.httpGoroutines, s.fds-s.httpConns, s.httpConns, sent, errs, loadAvg())
+		if f.soakProfiles != "" && (len(samples)%quarter == 0 || time.Since(start) >= f.soak) {
+			path := filepath.Join(f.soakProfiles, fmt.Sprintf("heap-%02d-%s.pb.gz", len(samples), s.at))
+			if err := saveHeapProfile(ctx, pprofBase, path); err != nil {
+				return false, err
+			}
+			profiles = append(profiles, path)
+		}
 	}
 	if len(samples) < 8 {
 		return false, fmt.Errorf("soak too short: %d samples, want at least 8 (raise -soak)", len(samples))
 	}
-	// Flat: the last quarter's average within 20% (RSS), 10% + 5
-	// (goroutines) and + 5 (fds) of the second quarter's — the first quarter
-	// is warm-up (buffers, connection pools, GC finding its heap size).
-	q := len(samples) / 4
-	avg := func(from, to int, v func(procStats) float64) float64 {
-		var sum float64
-		for _, s := range samples[from:to] {
-			sum += v(s)
+	v := soakVerdict(samples)
+	fmt.Println(v)
+	fmt.Printf("%d requests failed or late (see the load column)\n", errs)
+	if len(profiles) > 1 {
+		fmt.Printf("heap profiles (after a forced GC): %s\n  what grew: go tool pprof -top -base %s %s\n",
+			strings.Join(profiles, " "), profiles[0], profiles[len(profiles)-1])
+	}
+	if f.soakProfiles != "" {
+		if err := keepLog(d, filepath.Join(f.soakProfiles, "callpulse.log")); err != nil {
+			return false, err
 		}
-		return sum / float64(to-from)
 	}
-	rss := func(s procStats) float64 { return float64(s.rssKB) }
-	gor := func(s procStats) float64 { return s.goroutines }
-	fds := func(s procStats) float64 { return float64(s.fds) }
-	early, late := [3]float64{avg(q, 2*q, rss), avg(q, 2*q, gor), avg(q, 2*q, fds)}, [3]float64{avg(3*q, len(samples), rss), avg(3*q, len(samples), gor), avg(3*q, len(samples), fds)}
-	flat := late[0] <= 1.2*early[0] && late[1] <= 1.1*early[1]+5 && late[2] <= early[2]+5
-	fmt.Printf("second quarter → last quarter: RSS %.1f → %.1f MiB, goroutines %.0f → %.0f, fds %.0f → %.0f (%d requests failed or late, see the load column): ",
-		early[0]/1024, late[0]/1024, early[1], late[1], early[2], late[2], errs)
-	if flat {
-		fmt.Println("FLAT")
-	} else {
-		fmt.Println("GROWING")
-	}
-	return flat, nil
+	return v.flat, nil
 }
+
+// keepLog copies the daemon's log, which stop removes, to path and prints
+// how many of its lines are warnings and errors.
+func keepLog(d *daemon, path string) error {
+	b, err := os.ReadFile(d.logPath)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	warn, errs := strings.Count(string(b), " level=WARN "), strings.Count(string(b), " level=ERROR ")
+	fmt.Printf("daemon log: %s (%d warnings, %d errors)\n", path, warn, errs)
+	return nil
+}
+
+// startSoakDaemon starts the daemon with debug.pprof_listen on a free
+// loopback port and returns it with the base URL of its profiles.
+func startSoakDaemon(f flags) (*daemon, string, error) {
+	port, err := freeport.Get()
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "callpulse-bench-soak-*")
+	if err != nil {
+		return nil, "", err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cfgPath := filepath.Join(dir, "callpulse.yml")
+	err = os.WriteFile(cfgPath, fmt.Appendf(nil, "debug:\n  pprof_listen: %q\n", addr), 0o600)
+	if err == nil && f.soakProfiles != "" {
+		err = os.MkdirAll(f.soakProfiles, 0o755)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	d, err := startDaemonIn(f.daemon, f.chAddr, "callpulse_bench_soak", dir, "CALLPULSE_CONFIG="+cfgPath)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, "http://" + addr, nil
+}
+
+// saveHeapProfile writes the daemon's heap profile, taken after a GC, to
+// path.
+func saveHeapProfile(ctx context.Context, pprofBase, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofBase+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: HTTP %d", resp.StatusCode)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return fmt.Errorf("heap profile to %s: %w", path, err)
+	}
+	return out.Close()
+}
+
+// readHTTPShare sets s.fds and s.httpConns from one listing of the
+// daemon's fds, and s.goroutines and s.httpGoroutines from one goroutine
+// profile (a consistent snapshot, unlike go_goroutines
+// scraped a moment apart). The load generator closes its connections at the
+// end of each run, and the daemon's side of them goes away a moment later:
+// a sample taken then holds any number of them.
+func readHTTPShare(ctx context.Context, d *daemon, pprofBase string, s *procStats) error {
+	fds, conns, err := httpConns(d)
+	if err != nil {
+		return err
+	}
+	s.fds, s.httpConns = fds, conns
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofBase+"/debug/pprof/goroutine?debug=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("goroutine profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("goroutine profile: HTTP %d", resp.StatusCode)
+	}
+	total, serving, err := countGoroutines(resp.Body, "net/http.(*conn).serve")
+	if err != nil {
+		return err
+	}
+	s.goroutines, s.httpGoroutines = float64(total), float64(serving)
+	return nil
+}
+
+// countGoroutines reads a goroutine profile in its debug=1 text form and
+// returns the total and the goroutines whose stack has fn in it.
+func countGoroutines(r io.Reader, fn string) (total, with int, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	n, counted := 0, false
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "goroutine profile: total "); ok {
+			if total, err = strconv.Atoi(v); err != nil {
+				return 0, 0, fmt.Errorf("goroutine profile: %q", line)
+			}
+			continue
+		}
+		if count, _, ok := strings.Cut(line, " @ "); ok { // "N @ 0x... 0x...": a stack N goroutines share
+			n, _ = strconv.Atoi(count)
+			counted = false
+			continue
+		}
+		if !counted && strings.HasPrefix(line, "#") && strings.Contains(line, fn) {
+			with += n
+			counted = true
+		}
+	}
+	return total, with, sc.Err()
+}
+
+// httpConns counts the daemon's fds, and those of them that are TCP
+// connections accepted on its HTTP port: sockets whose inode /proc/net/tcp
+// lists with that local port in a state other than LISTEN.
+func httpConns(d *daemon) (fds, conns int, err error) {
+	_, portStr, _ := strings.Cut(strings.TrimPrefix(d.base, "http://"), ":")
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return 0, 0, fmt.Errorf("daemon port in %s: %w", d.base, err)
+	}
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st ... inode (field 9)
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] == "0A" {
+				continue
+			}
+			_, lport, _ := strings.Cut(f[1], ":")
+			if p, err := strconv.ParseUint(lport, 16, 16); err == nil && p == port {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && inodes[target] {
+			conns++
+		}
+	}
+	return len(ents), conns, nil
+}
+
+func kib(kb int64) float64  { return float64(kb) / 1024 }
+func mib(b float64) float64 { return b / (1 << 20) }
 
 // loadAvg is the machine's one-minute load average, to tell a slow daemon
 // from a busy machine.
