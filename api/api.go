@@ -104,6 +104,14 @@ func (s *Server) HandleWebSocket(mux *http.ServeMux, pattern string, h http.Hand
 	mux.Handle(pattern, s.authorized(h, true))
 }
 
+// RequireToken lets a request through to h only with token in
+// "Authorization: Bearer", checked as the API checks its own (/metrics
+// with metrics.token). token must not be empty.
+func RequireToken(token string, h http.Handler) http.Handler {
+	s := &Server{token: sha256.Sum256([]byte(token))}
+	return s.authorized(h, false)
+}
+
 // authorized lets a request through with the API token in
 // "Authorization: Bearer", or, where queryToken is set, in the
 // access_token query parameter.

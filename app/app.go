@@ -13,16 +13,19 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/crmsync"
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/ingest/asterisk"
+	"github.com/callpulse/callpulse/internal/logredact"
 	"github.com/callpulse/callpulse/live"
 	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/recordings"
@@ -44,6 +47,7 @@ type App struct {
 	db       *warehouse.DB
 	server   *http.Server
 	listener net.Listener
+	pprof    net.Listener // debug.pprof_listen; nil when off
 	ready    *readiness
 	hub      *live.Hub
 
@@ -69,13 +73,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 	if err := cfg.ValidateForServe(); err != nil {
 		return nil, err
 	}
+	// Library errors may quote phone numbers (a ClickHouse error quotes its
+	// query): they are redacted above Debug (internal/logredact).
+	log = slog.New(logredact.New(log.Handler()))
 	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), ready: &readiness{}}
 	defer func() {
 		if err != nil {
 			_ = a.cleanup.run()
 		}
 	}()
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reg.MustRegister(collectors.NewGoCollector(
+		// go_gc_heap_live_bytes, the heap the last GC found live, beside
+		// go_memstats_*: what a leak grows (make soak, docs/performance.md).
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}),
+	), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.startPprof(); err != nil {
+		return nil, err
+	}
 	a.hub = a.newHub()
 
 	a.spool, err = spool.Open(spool.Options{
@@ -157,11 +171,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 		cancel()
 		return nil, err
 	}
-	a.listener, err = net.Listen("tcp", cfg.Listen)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	refused := promauto.With(a.reg).NewCounter(prometheus.CounterOpts{
+		Name: "callpulse_http_connections_refused_total",
+		Help: "Connections answered 503 and closed because max_connections were open.",
+	})
+	a.listener = newLimitListener(ln, cfg.MaxConnections, tlsConfig != nil, refused.Inc)
 	a.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

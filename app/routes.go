@@ -55,7 +55,11 @@ func (a *App) routes() (*http.ServeMux, error) {
 	// Signed links for CRM cards, outside the token check.
 	mux.Handle("GET /recordings/", a.recordings.PublicHandler(a.recordingLinks))
 
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	var metrics http.Handler = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
+	if t := a.cfg.Metrics.Token; t != "" {
+		metrics = api.RequireToken(string(t), metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -275,6 +275,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 
 		config.EnvBitrix24ClientSecret: "sEcr3t-b24app-5eed",
 		config.EnvRecordingLinkKey:     "sEcr3t-linkkey-0123456789",
+		config.EnvMetricsToken:         "sEcr3t-metrics-c0ffee",
 	}
 	// The Bitrix24 portal says the access token expired; its OAuth server
 	// then refuses the application: the client secret and both tokens go
@@ -368,7 +369,11 @@ report:
 		all, _ := logs.text()
 		return strings.Contains(all, "crm=bitrix24") && strings.Contains(all, "invalid_client")
 	})
-	_, metrics := d.get("/metrics", "")
+	d.get("/metrics", secrets[config.EnvAPIToken]) // refused: not the metrics token
+	code, metrics := d.get("/metrics", secrets[config.EnvMetricsToken])
+	if code != http.StatusOK {
+		t.Fatalf("/metrics with the metrics token: %d", code)
+	}
 	d.stop()
 
 	// ClickHouse refusing the DSN's password.

@@ -26,6 +26,8 @@ func TestBadFixtures(t *testing.T) {
 		"top_level_sequence.yml":      `:1: expected a mapping, got a sequence`,
 		"wrong_kind.yml":              `:2: managers: expected a sequence, got a mapping`,
 		"listen.yml":                  `:1: listen: invalid address "localhost": want host:port, such as 127.0.0.1:8080 or :8080`,
+		"pprof_listen.yml":            `:2: debug.pprof_listen: invalid address ":6060": want host:port with a host, such as 127.0.0.1:6060`,
+		"max_connections.yml":         `:2: max_connections: must be at least 1`,
 		"timezone.yml":                `:3: timezone: unknown time zone "Moscow/Europe"`,
 		"timezone_local.yml":          `:1: timezone: "Local" depends on the host; name an IANA zone such as Europe/Moscow`,
 		"region.yml":                  `:1: default_region: unknown region "RUS": want an ISO 3166-1 alpha-2 code with a calling code, such as RU`,

@@ -35,6 +35,7 @@ const (
 	EnvClickHouseDSN = "CALLPULSE_CLICKHOUSE_DSN"
 	EnvAPIToken      = "CALLPULSE_API_TOKEN"
 	EnvGenericToken  = "CALLPULSE_GENERIC_TOKEN"
+	EnvMetricsToken  = "CALLPULSE_METRICS_TOKEN"
 )
 
 // Config is the whole callpulse configuration. Values returned by Load and
@@ -45,6 +46,9 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// TLS, when set, makes the server on Listen speak HTTPS.
 	TLS TLSConfig `yaml:"tls"`
+	// MaxConnections bounds the connections the server on Listen holds at
+	// once; one more is answered 503 with Retry-After and closed.
+	MaxConnections int `yaml:"max_connections"`
 	// DataDir holds the spool and the daemon's state. A relative path is
 	// relative to the daemon's working directory.
 	DataDir string `yaml:"data_dir"`
@@ -74,6 +78,7 @@ type Config struct {
 	Scoring    ScoringConfig    `yaml:"scoring"`
 	Report     ReportConfig     `yaml:"report"`
 	CRM        CRMConfig        `yaml:"crm"`
+	Debug      DebugConfig      `yaml:"debug"`
 
 	location *time.Location
 }
@@ -180,16 +185,31 @@ type MetricsConfig struct {
 	// RefreshInterval is how often business gauges are recomputed from
 	// ClickHouse.
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// Token, when set, is the bearer token /metrics requires (Prometheus:
+	// authorization.credentials_file). Unset, /metrics is open to whoever
+	// reaches listen.
+	Token Secret `yaml:"token"`
+	// TokenFile names a file holding Token (white space trimmed).
+	TokenFile string `yaml:"token_file"`
+}
+
+// DebugConfig holds diagnostics for operators, all off by default.
+type DebugConfig struct {
+	// PprofListen, when set, is the host:port of a listener of its own that
+	// serves Go's runtime profiles (net/http/pprof under /debug/pprof/),
+	// without authentication: keep it on loopback, such as 127.0.0.1:6060.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Default returns the configuration an empty file yields. It is the one place
 // defaults are defined.
 func Default() Config {
 	return Config{
-		Listen:        "127.0.0.1:8080",
-		DataDir:       "./var/data",
-		Timezone:      "UTC",
-		DefaultRegion: "RU",
+		Listen:         "127.0.0.1:8080",
+		MaxConnections: 1024,
+		DataDir:        "./var/data",
+		Timezone:       "UTC",
+		DefaultRegion:  "RU",
 		Log: LogConfig{
 			Level:  "info",
 			Format: "text",
@@ -309,6 +329,13 @@ func (c *Config) ValidateForServe() error {
 				Err:  errors.New("must differ from api.token: the PBX must not be able to read analytics"),
 			})
 		}
+	}
+	// Prometheus holds the metrics token: it must not open the API.
+	if c.Metrics.Token != "" && c.Metrics.Token == c.API.Token {
+		errs = append(errs, &Error{
+			Path: "metrics.token",
+			Err:  errors.New("must differ from api.token: Prometheus must not be able to read the API"),
+		})
 	}
 	if len(errs) > 0 {
 		return errs

@@ -55,11 +55,12 @@ func TestGood(t *testing.T) {
 	}
 
 	want := Config{
-		Listen:        "0.0.0.0:9080",
-		DataDir:       "/var/lib/callpulse",
-		Timezone:      "Europe/Moscow",
-		DefaultRegion: "RU",
-		Log:           LogConfig{Level: "debug", Format: "json"},
+		Listen:         "0.0.0.0:9080",
+		MaxConnections: 4096,
+		DataDir:        "/var/lib/callpulse",
+		Timezone:       "Europe/Moscow",
+		DefaultRegion:  "RU",
+		Log:            LogConfig{Level: "debug", Format: "json"},
 		API: TokenConfig{
 			Token:     "api-token-from-file",
 			TokenFile: "api.token",
@@ -92,6 +93,7 @@ func TestGood(t *testing.T) {
 			{Phone: "+375291234567", Source: "instagram_by"},
 		},
 		Metrics: MetricsConfig{RefreshInterval: 15 * time.Second},
+		Debug:   DebugConfig{PprofListen: "127.0.0.1:6060"},
 	}
 
 	if got.Location() == nil || got.Location().String() != "Europe/Moscow" {

@@ -67,6 +67,7 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (*Confi
 	l.secret(&cfg.CRM.Bitrix24.WebhookURL, cfg.CRM.Bitrix24.WebhookURLFile, "crm.bitrix24", "webhook_url", EnvBitrix24WebhookURL)
 	l.secret(&cfg.Recordings.LinkKey, cfg.Recordings.LinkKeyFile, "recordings", "link_key", EnvRecordingLinkKey)
 	l.secret(&cfg.Report.SMTP.Password, cfg.Report.SMTP.PasswordFile, "report.smtp", "password", EnvSMTPPassword)
+	l.secret(&cfg.Metrics.Token, cfg.Metrics.TokenFile, "metrics", "token", EnvMetricsToken)
 	override(l, EnvListen, "listen", &cfg.Listen)
 	override(l, EnvDataDir, "data_dir", &cfg.DataDir)
 	override(l, EnvTimezone, "timezone", &cfg.Timezone)

@@ -40,6 +40,7 @@ func TestEverySecretFromAFile(t *testing.T) {
 			func(c *Config) string { return string(c.Recordings.LinkKey) }},
 		{"report.smtp.password", "report: {smtp: {password_file: s}}", EnvSMTPPassword,
 			func(c *Config) string { return string(c.Report.SMTP.Password) }},
+		{"metrics.token", "metrics: {token_file: s}", EnvMetricsToken, func(c *Config) string { return string(c.Metrics.Token) }},
 		{"clickhouse.dsn", "clickhouse: {dsn_file: s}", EnvClickHouseDSN, func(c *Config) string { return c.ClickHouse.DSN }},
 	}
 	const fromFile, fromEnv = "clickhouse://u:file-Secret@h:9000/db", "clickhouse://u:env-Secret@h:9000/db"
@@ -101,5 +102,16 @@ func TestAPITokenDiffersFromEveryPBXSecret(t *testing.T) {
 				t.Errorf("ValidateForServe = %v, want %q", err, want)
 			}
 		})
+	}
+}
+
+func TestMetricsTokenDiffersFromTheAPIToken(t *testing.T) {
+	c, err := Parse([]byte("api: {token: same}\nwebhooks: {generic: {token: g}}\nmetrics: {token: same}\n"), "callpulse.yml", noEnv)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := "metrics.token: must differ from api.token: Prometheus must not be able to read the API"
+	if err := c.ValidateForServe(); err == nil || err.Error() != want {
+		t.Errorf("ValidateForServe = %v, want %q", err, want)
 	}
 }

@@ -23,6 +23,7 @@ var errEmpty = errors.New("must not be empty")
 // parsed DSN, upper-cases the default region and normalises line numbers.
 func (l *loader) validate(c *Config) {
 	l.validateListen(c.Listen)
+	l.validateDebug(c.Debug)
 	l.validateTLS(&c.TLS)
 	if c.DataDir == "" {
 		l.fail("data_dir", errEmpty)
@@ -36,6 +37,9 @@ func (l *loader) validate(c *Config) {
 	l.validateManagers(c.Managers)
 	l.validateLines(c.Lines, norm)
 	l.positive("metrics.refresh_interval", c.Metrics.RefreshInterval)
+	if c.MaxConnections < 1 {
+		l.fail("max_connections", errors.New("must be at least 1"))
+	}
 	l.validateProviders(c)
 	l.validateAnalytics(c)
 	l.validateReport(c)
@@ -49,6 +53,22 @@ func (l *loader) validateListen(addr string) {
 	}
 	if err != nil {
 		l.fail("listen", fmt.Errorf("invalid address %q: want host:port, such as 127.0.0.1:8080 or :8080", addr))
+	}
+}
+
+// validateDebug checks debug.pprof_listen when set. Unlike listen, it must
+// name its host: an empty host would serve the profiles, which need no
+// token, on every interface.
+func (l *loader) validateDebug(c DebugConfig) {
+	if c.PprofListen == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(c.PprofListen)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil || host == "" {
+		l.fail("debug.pprof_listen", fmt.Errorf("invalid address %q: want host:port with a host, such as 127.0.0.1:6060", c.PprofListen))
 	}
 }
 
