@@ -33,3 +33,11 @@ func (r *Rollup) RefreshFactsOnly(ctx context.Context) error {
 func (s *Store) CallsByStatusRaw(ctx context.Context, p Period) ([]StatusCount, error) {
 	return s.callsByStatus(ctx, p, callsByStatusRawSQL)
 }
+
+// SetMaxLeadsInQuery sets how many leads Sources sends back as a set and
+// returns a function that restores the previous value.
+func SetMaxLeadsInQuery(n int) (restore func()) {
+	old := maxLeadsInQuery
+	maxLeadsInQuery = n
+	return func() { maxLeadsInQuery = old }
+}

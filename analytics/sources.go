@@ -77,6 +77,12 @@ ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN %[1]s") + `) US
 // phones changed since the snapshot: a few).
 var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, "@phones")
 
+// maxLeadsInQuery is the most leads Sources sends back to ClickHouse as a
+// set; beyond it the server rebuilds the set (describeSnapshotLeadsSQL),
+// which costs a second read of the phone rollup. A variable for the tests,
+// which take both ways.
+var maxLeadsInQuery = 5000
+
 // describeSnapshotLeadsSQL is describeLeadsSQL of the snapshot's leads of
 // the period (leadsSQL): the set is built by the server, not sent in the
 // query text, since a month of a young store can have tens of thousands of
@@ -137,9 +143,15 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return s.snapshotLeads(gctx, head.generation, start, end, leads)
-	})
-	g.Go(func() error {
+		if err := s.snapshotLeads(gctx, head.generation, start, end, leads); err != nil {
+			return err
+		}
+		// A few leads go back as a set in the query text; many (a young
+		// store's month) would make a long text to send and parse, so the
+		// server rebuilds the set itself instead.
+		if len(leads) <= maxLeadsInQuery {
+			return s.leadClients(gctx, slices.Collect(maps.Keys(leads)), clients)
+		}
 		return s.describe(gctx, clients, describeSnapshotLeadsSQL, clickhouse.Named("gen", head.generation),
 			clickhouse.Named("start", start), clickhouse.Named("end", end))
 	})
