@@ -8,7 +8,7 @@ import "fmt"
 // callFactsRebuildSQL lists every call, folded from the calls_agg rows
 // that arrived before @cutoff, under its phone, as of @cutoff, in
 // generation @gen. The fold and talk seconds follow the calls view.
-const callFactsRebuildSQL = `
+var callFactsRebuildSQL = `
 INSERT INTO call_facts (generation, phone, provider, call_id, version, owner, contact_at, line_source, answered,
     started_at, manager, seconds)
 SELECT
@@ -18,29 +18,8 @@ SELECT
     toUInt8(f_answered > toDateTime(0) OR f_status = 'answered'),
     f_started,
     f_manager,
-    toUInt32(multiIf(
-        f_answered = toDateTime(0) AND f_status != 'answered', 0,
-        f_reported > 0, f_reported,
-        f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
-        0))
-FROM
-(
-    SELECT
-        provider, call_id,
-        minIfMerge(started_at) AS f_started,
-        minIfMerge(answered_at) AS f_answered,
-        maxMerge(ended_at) AS f_clock_ended,
-        maxMerge(arrival_ended_at) AS f_arrival_ended,
-        if(f_clock_ended > toDateTime(0), f_clock_ended, f_arrival_ended) AS f_ended,
-        maxMerge(status) AS f_status,
-        maxMerge(talk_seconds) AS f_reported,
-        tupleElement(maxIfMerge(manager), 2) AS f_manager,
-        maxMerge(client_phone) AS f_phone,
-        maxMerge(line_source) AS f_source
-    FROM calls_agg
-    WHERE kind = 0 AND at < @cutoff
-    GROUP BY provider, call_id
-)`
+    toUInt32(` + foldedTalkSecondsSQL + `)
+FROM (` + fmt.Sprintf(foldedCallsSQL, "AND at < @cutoff") + `)`
 
 // talkRootFromFactsSQL writes the talk-time snapshot of a rebuild from its
 // call facts (generation @gen, every row a call under its phone) and the

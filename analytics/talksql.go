@@ -54,13 +54,15 @@ FROM
 GROUP BY day, manager, category
 ORDER BY day, manager, category`
 
-// foldedCallsSQL folds calls_agg into the columns talk time needs, one row
-// per call; %s is a further condition (on `at`: the cutoff of a snapshot)
-// or empty. The end is the latest on the PBX's clock if the call has one,
-// else the latest taken from arrival (call.Fold, migration 0010), here and
-// in every fold of calls_agg.
+// foldedCallsSQL folds calls_agg as the calls view folds call_events, one
+// row per call, into the columns talk time and the call facts need; %s is
+// a further condition (on `at`: the cutoff of a snapshot) or empty. The
+// end is the latest on the PBX's clock if the call has one, else the
+// latest taken from arrival (call.Fold, migration 0010), here and in
+// changedCallsSQL.
 const foldedCallsSQL = `
         SELECT
+            provider, call_id,
             minIfMerge(started_at) AS f_started,
             minIfMerge(answered_at) AS f_answered,
             maxMerge(ended_at) AS f_clock_ended,
@@ -69,10 +71,19 @@ const foldedCallsSQL = `
             maxMerge(status) AS f_status,
             maxMerge(talk_seconds) AS f_reported,
             tupleElement(maxIfMerge(manager), 2) AS f_manager,
-            maxMerge(client_phone) AS f_phone
+            maxMerge(client_phone) AS f_phone,
+            maxMerge(line_source) AS f_source
         FROM calls_agg
         WHERE kind = 0 %s
         GROUP BY provider, call_id`
+
+// foldedTalkSecondsSQL is a folded call's talk seconds by the calls view's
+// talk_seconds rule, over foldedCallsSQL's columns.
+const foldedTalkSecondsSQL = `multiIf(
+                f_answered = toDateTime(0) AND f_status != 'answered', 0,
+                f_reported > 0, f_reported,
+                f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
+                0)`
 
 // historySQL is each phone's grade history as two arrays sorted by
 // valid_from; %s is a condition on `at` or empty.
@@ -110,11 +121,7 @@ const talkCallsSQL = `
     (
         SELECT
             f_phone, f_manager, f_started,
-            toInt64(multiIf(
-                f_answered = toDateTime(0) AND f_status != 'answered', 0,
-                f_reported > 0, f_reported,
-                f_answered > toDateTime(0) AND f_ended > f_answered, toUInt32(f_ended) - toUInt32(f_answered),
-                0)) AS seconds
+            toInt64(` + foldedTalkSecondsSQL + `) AS seconds
         FROM (` + foldedCallsSQL + `)
         WHERE f_started > toDateTime(0) AND (f_answered > toDateTime(0) OR f_status = 'answered') %s
     )
