@@ -25,17 +25,10 @@ import (
 // the server in our tests. A lagging replica is read as it is; see
 // docs/operations.md, "Scale-out".
 func clusterSettings(o *clickhouse.Options) {
-	if o.Settings == nil {
-		o.Settings = clickhouse.Settings{}
-	}
-	for k, v := range map[string]any{
+	defaultSettings(o, clickhouse.Settings{
 		"insert_distributed_sync":                   1,
 		"max_replica_delay_for_distributed_queries": 0,
-	} {
-		if _, set := o.Settings[k]; !set {
-			o.Settings[k] = v
-		}
-	}
+	})
 }
 
 // migrateCluster is Migrate on a cluster. Every statement of every

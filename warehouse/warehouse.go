@@ -40,7 +40,7 @@ var dbName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // querySizeSettings are the limits on query size callpulse's queries run
 // with, unless the DSN sets them: room for sets of a few million phones.
-var querySizeSettings = map[string]any{
+var querySizeSettings = clickhouse.Settings{
 	"max_query_size":            64 << 20, // bytes of SQL
 	"max_ast_elements":          4_000_000,
 	"max_expanded_ast_elements": 4_000_000,
@@ -73,14 +73,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 	// (...)"): a month's new leads can be 100,000 numbers, far past
 	// ClickHouse's defaults (256 KiB of SQL, 50,000 syntax tree nodes). A
 	// DSN may set its own.
-	if copts.Settings == nil {
-		copts.Settings = clickhouse.Settings{}
-	}
-	for k, v := range querySizeSettings {
-		if _, set := copts.Settings[k]; !set {
-			copts.Settings[k] = v
-		}
-	}
+	defaultSettings(copts, querySizeSettings)
 	if opts.Cluster != "" {
 		if !dbName.MatchString(opts.Cluster) {
 			return nil, fmt.Errorf("clickhouse cluster name %q: want letters, digits and _", opts.Cluster)
@@ -92,6 +85,18 @@ func Open(dsn string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open clickhouse: %w", err)
 	}
 	return &DB{conn: conn, copts: copts, database: database, opts: opts}, nil
+}
+
+// defaultSettings adds each of settings to o's that the DSN did not set.
+func defaultSettings(o *clickhouse.Options, settings clickhouse.Settings) {
+	if o.Settings == nil {
+		o.Settings = clickhouse.Settings{}
+	}
+	for k, v := range settings {
+		if _, set := o.Settings[k]; !set {
+			o.Settings[k] = v
+		}
+	}
 }
 
 // Database is the name of callpulse's database.
