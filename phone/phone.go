@@ -18,6 +18,7 @@ var ErrInvalid = errors.New("not a valid phone number")
 // code are read in the default region.
 type Normalizer struct {
 	region string
+	ru     bool // the default region is Russia: the national forms of fast apply
 
 	mu    sync.Mutex
 	cache map[string]string // input → E.164, valid numbers only
@@ -30,12 +31,15 @@ func NewNormalizer(region string) (*Normalizer, error) {
 	if phonenumbers.GetCountryCodeForRegion(region) == 0 {
 		return nil, fmt.Errorf("default region %q: not an ISO 3166-1 alpha-2 region with a calling code", region)
 	}
-	return &Normalizer{region: region, cache: map[string]string{}}, nil
+	return &Normalizer{region: region, ru: region == "RU", cache: map[string]string{}}, nil
 }
 
 // Normalize returns s in E.164 form, or an error wrapping ErrInvalid.
 func (n *Normalizer) Normalize(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if v, ok := n.fast(s); ok {
+		return v, nil
+	}
 	if v, ok := n.cached(s); ok {
 		return v, nil
 	}
@@ -69,13 +73,16 @@ func (n *Normalizer) remember(s, v string) {
 	n.cache[s] = v
 }
 
+// maxLen bounds the input: nothing longer is a phone number.
+const maxLen = 64
+
 // parse normalises through phonenumbers.Parse.
 func (n *Normalizer) parse(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("empty: %w", ErrInvalid)
 	}
-	if len(s) > 64 {
-		return "", fmt.Errorf("longer than 64 characters: %w", ErrInvalid)
+	if len(s) > maxLen {
+		return "", fmt.Errorf("longer than %d characters: %w", maxLen, ErrInvalid)
 	}
 	num, err := phonenumbers.Parse(s, n.region)
 	if err != nil {
