@@ -65,7 +65,7 @@ func (p *Provider) parse(r *http.Request, body []byte, now time.Time) ([]call.Ev
 	if err := p.authenticate(r); err != nil {
 		return nil, err
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return nil, &ingest.Error{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/ingest"
+	"github.com/callpulse/callpulse/loadgen"
 	"github.com/callpulse/callpulse/phone"
 )
 
@@ -181,4 +182,21 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParse is the generic webhook's share of a request: a snapshot as
+// the load generator of make bench sends it, a new client number each time.
+func BenchmarkParse(b *testing.B) {
+	p := newProvider(b)
+	body := loadgen.CallSnapshot("bench")
+	r := request(nil, "Bearer "+testToken)
+	var buf []byte
+	i := uint64(0)
+	for b.Loop() {
+		buf = body(buf[:0], i)
+		i++
+		if _, err := p.Parse(r, buf, received); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

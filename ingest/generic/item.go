@@ -1,7 +1,6 @@
 package generic
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -33,17 +32,14 @@ const (
 )
 
 func (p *Provider) parseItem(raw json.RawMessage, prefix string, now time.Time) (call.Event, error) {
-	var it item
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&it); err != nil {
+	it, err := decodeItem(raw)
+	if err != nil {
 		return call.Event{}, decodeError(err, prefix)
 	}
 	bad := func(field, format string, args ...any) error {
 		return ingest.BadRequest(prefix+field, format, args...)
 	}
 	e := call.Event{Provider: Name, EventKey: eventKey(raw), ReceivedAt: now.UTC()}
-	var err error
 
 	id := str(it.CallID)
 	switch {
