@@ -63,8 +63,8 @@ HTTP server, whole request (net/http conn.serve)|net/http.(*conn).serve
   read and parse the HTTP request|net/http.(*conn).readRequest
   webhook handler (ingest.Handler.ServeHTTP)|github.com/callpulse/callpulse/ingest.(*Handler).ServeHTTP
     generic.Parse|github.com/callpulse/callpulse/ingest/generic.(*Provider).Parse
-      phone normalisation (nyaruka/phonenumbers)|github.com/callpulse/callpulse/phone.(*Normalizer).Normalize
-      JSON decode of the snapshot|encoding/json.(*Decoder).Decode
+      phone normalisation (phone.Normalizer)|github.com/callpulse/callpulse/phone.(*Normalizer).Normalize
+      JSON decode of the snapshot|github.com/callpulse/callpulse/ingest/generic.decodeItem
     call.Event.Marshal for the spool|github.com/callpulse/callpulse/call.Event.Marshal
     JSON response (writeJSON)|github.com/callpulse/callpulse/ingest.writeJSON
 spool committer (write + fsync)|github.com/callpulse/callpulse/spool.(*Spool).commit

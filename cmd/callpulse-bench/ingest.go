@@ -107,6 +107,8 @@ func benchIngest(ctx context.Context, f flags) (base, cp side, err error) {
 	perEvent := cp.satCPU.daemon / cp.sat.Rate() // CPU-seconds per event
 	fmt.Printf("daemon CPU per event at saturation: %.0f us; with all %d cores to itself it could do at most %.0f events/s\n",
 		perEvent*1e6, runtime.NumCPU(), float64(runtime.NumCPU())/perEvent)
+	fmt.Printf("clickhouse-server CPU per event meanwhile: %.0f us (inserts with their materialized views, merges, the daemon's refresher and gauges)\n",
+		cp.satCPU.clickhouse/cp.sat.Rate()*1e6)
 	fmt.Printf("load generator + no-op server CPU per request (baseline saturation): %.0f us\n", base.satCPU.bench/base.sat.Rate()*1e6)
 	delta := func(k string) float64 { return m1[k] - m0[k] }
 	commits, records := delta("callpulse_spool_append_batches_total"), delta("callpulse_spool_appended_records_total")
