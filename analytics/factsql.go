@@ -10,7 +10,7 @@ import "fmt"
 // generation @gen. The fold and talk seconds follow the calls view.
 var callFactsRebuildSQL = `
 INSERT INTO call_facts (generation, phone, provider, call_id, version, owner, contact_at, line_source, answered,
-    started_at, manager, seconds)
+    started_at, manager, seconds, direction, answered_at, finished)
 SELECT
     @gen, f_phone, provider, call_id, @cutoff, f_phone,
     multiIf(f_started > toDateTime(0), f_started, f_answered > toDateTime(0), f_answered, f_ended),
@@ -18,7 +18,10 @@ SELECT
     toUInt8(f_answered > toDateTime(0) OR f_status = 'answered'),
     f_started,
     f_manager,
-    toUInt32(` + foldedTalkSecondsSQL + `)
+    toUInt32(` + foldedTalkSecondsSQL + `),
+    f_direction,
+    f_answered,
+    toUInt8(f_answered > toDateTime(0) OR f_status != 'none' OR f_ended > toDateTime(0))
 FROM (` + fmt.Sprintf(foldedCallsSQL, "AND at < @cutoff") + `)`
 
 // talkRootFromFactsSQL writes the talk-time snapshot of a rebuild from its

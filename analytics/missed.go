@@ -1,9 +1,14 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 )
 
 // DefaultCallbackSLA is the callback SLA when none is configured: a missed
@@ -28,7 +33,8 @@ const DefaultCallbackSLA = 15 * time.Minute
 //     (callback seconds <= SLA seconds). An open call is never within SLA.
 //   - Owner: the client's responsible manager (clients.manager, newest
 //     version), else the manager of the client's latest answered call that
-//     started before the missed call, else "" (nobody).
+//     started before the missed call (of two in the same second, the
+//     larger manager value), else "" (nobody).
 //   - Source of a contact (a single call): the ad source of the tracking
 //     line the call came in on, else the client's ad source as in the
 //     funnel, else "unknown".
@@ -36,64 +42,78 @@ const DefaultCallbackSLA = 15 * time.Minute
 // callTimeExpr is a call's time, as in the funnel's contactsSQL.
 const callTimeExpr = `multiIf(started_at > toDateTime(0), started_at, answered_at > toDateTime(0), answered_at, ended_at)`
 
-// missedWhere selects missed calls: inbound, not answered, over, with a
-// caller number.
-const missedWhere = `direction = 'inbound' AND status != 'answered' AND (status != 'none' OR ended_at > toDateTime(0))
-        AND client_phone != ''`
+// missedCond selects missed calls from a callSource's calls (which all
+// have a caller number): inbound, not answered, over.
+const missedCond = `direction = 'inbound' AND answered = 0 AND finished = 1`
 
 // contactSourceExpr is the source of one call from its line_source and the
 // joined client columns of adSourceExpr.
 const contactSourceExpr = `if(line_source != '', line_source, ` + adSourceExpr + `)`
 
-// missedSQL lists the missed calls of a period with their callback and
-// owner. The answered calls of the same phones (all time) are joined to
-// every missed call; the callback is the earliest of them after it, the
-// fallback owner the manager of the latest before it. ClickHouse 18.16
-// allows one JOIN per SELECT, hence the nesting.
-const missedSQL = `
-SELECT provider, call_id, phone, at, called_back_at,
-    if(c_manager != '', c_manager, last_manager) AS owner,
-    ` + contactSourceExpr + ` AS source
+// missedCallsSQL lists the missed calls of the period [@start, @end) from
+// src, with what their source and owner need: the client's first line and
+// deal sources and its client row. ClickHouse 18.16 allows one JOIN per
+// SELECT, hence the nesting.
+func missedCallsSQL(src callSource) string {
+	return `
+SELECT provider, call_id, phone, at, line_source, first_line_source, first_deal_source, c_source, c_manager
 FROM
 (
-    SELECT provider, call_id, phone, at, called_back_at, last_manager, line_source,
-        first_line_source, first_deal_source, c_source, c_manager
+    SELECT provider, call_id, phone, at, line_source, first_line_source, first_deal_source
     FROM
     (
-        SELECT provider, call_id, phone, at, called_back_at, last_manager, line_source,
-            first_line_source, first_deal_source
-        FROM
-        (
-            SELECT
-                provider, call_id,
-                any(client_phone) AS phone,
-                any(m_at) AS at,
-                any(m_line_source) AS line_source,
-                minIf(a_at, a_at > m_at) AS called_back_at,
-                argMaxIf(a_manager, a_at, a_at < m_at AND a_manager != '') AS last_manager
-            FROM
-            (
-                SELECT provider, call_id, client_phone, ` + callTimeExpr + ` AS m_at, line_source AS m_line_source
-                FROM calls
-                WHERE ` + missedWhere + ` AND m_at >= ? AND m_at < ?
-            )
-            ALL LEFT JOIN
-            (
-                SELECT client_phone, ` + callTimeExpr + ` AS a_at, manager AS a_manager
-                FROM calls
-                WHERE status = 'answered' AND client_phone IN
-                (
-                    SELECT client_phone FROM calls
-                    WHERE ` + missedWhere + ` AND ` + callTimeExpr + ` >= ? AND ` + callTimeExpr + ` < ?
-                )
-            ) USING client_phone
-            GROUP BY provider, call_id
-        )
-        ANY LEFT JOIN (` + contactsSQL + `) USING phone
+        SELECT client_phone AS phone, provider, call_id, at, line_source
+        FROM (` + src.calls(missedCond+" AND at >= @start AND at < @end") + `)
     )
-    ANY LEFT JOIN (` + latestClientsSQL + `) USING phone
+    ANY LEFT JOIN (` + src.contacts + `) USING phone
 )
-ORDER BY at, provider, call_id`
+ANY LEFT JOIN (` + latestClientsSQL + `) USING phone`
+}
+
+// missedTable is the external table of the missed calls whose callbacks
+// callbacksSQL finds, sent with the query: provider, call_id, phone, at,
+// and ownerless (1 when the client has no responsible manager, so that
+// the fallback owner is needed).
+const missedTable = "missed_calls"
+
+// callbacksSQL is, for each missed call of missedTable, its callback —
+// the earliest answered call of its phone after it, from src — and, if
+// it is ownerless, the manager of the latest answered call of its phone
+// before it that has one (of two in the same second, the larger manager).
+// The missed calls start at or after @start, so only the answered calls
+// since then can call them back, and only the ownerless clients' older
+// ones are read. Each phone's answered calls are gathered once, as sorted
+// arrays, and searched per missed call; the epoch and the empty string
+// mean none. ClickHouse 18.16's lambdas cannot capture a column, so the
+// missed call's time goes in as a second array of the same length.
+func callbacksSQL(src callSource) string {
+	return `
+SELECT provider, call_id,
+    arrayFirst((t, m) -> t > m, a_times, arrayResize([m_at], length(a_times), m_at)) AS called_back_at,
+    tupleElement(arrayFirst((x, m) -> tupleElement(x, 1) < m, a_managed, arrayResize([m_at], length(a_managed), m_at)),
+        2) AS last_manager
+FROM
+(
+    SELECT provider, call_id, m_at, a_times, a_managed
+    FROM
+    (
+        SELECT provider, call_id, phone AS client_phone, at AS m_at
+        FROM ` + missedTable + `
+    )
+    ANY LEFT JOIN
+    (
+        SELECT client_phone,
+            arraySort(groupArrayIf(at, at > @start)) AS a_times,
+            arrayReverseSort(groupArrayIf((at, manager), manager != '' AND
+                client_phone IN (SELECT phone FROM ` + missedTable + ` WHERE ownerless = 1))) AS a_managed
+        FROM (` + src.calls("answered = 1 AND client_phone IN (SELECT phone FROM "+missedTable+") AND (at > @start OR "+
+		"client_phone IN (SELECT phone FROM "+missedTable+" WHERE ownerless = 1))") + `)
+        GROUP BY client_phone
+    ) USING client_phone
+)`
+}
+
+var missedCallsQuery, callbacksQuery = sourced(missedCallsSQL), sourced(callbacksSQL)
 
 // MissedCall is one missed call and what became of it. ClientPhone is
 // there so that a manager can call back; it must never be logged.
@@ -119,24 +139,67 @@ type MissedCall struct {
 // above), oldest first, with their callbacks up to now, which may lie after
 // the period. With openOnly, only those not called back yet. sla decides
 // WithinSLA.
+//
+// It reads the call facts and the phone rollup of the newest snapshot and
+// what changed since; without a snapshot it is MissedRaw.
 func (s *Store) Missed(ctx context.Context, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
-	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, missedSQL, start, end, start, end)
+	qctx, args, ok, err := s.snapshot(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("query missed calls: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
+	if !ok {
+		return s.MissedRaw(ctx, p, openOnly, sla)
+	}
+	return s.missed(qctx, nowSource, args, p, openOnly, sla)
+}
+
+// MissedRaw is Missed through the calls view, folding every stored call:
+// the reference Missed is tested against.
+func (s *Store) MissedRaw(ctx context.Context, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
+	return s.missed(ctx, rawSource, nil, p, openOnly, sla)
+}
+
+// missedCall is a missed call as missedCallsSQL reads it.
+type missedCall struct {
+	MissedCall
+	lineSource                       string
+	firstLineSource, firstDealSource string
+	clientSource, clientManager      string
+}
+
+// callback is what became of a missed call: the start of the call that
+// called it back (zero while open), and the manager of the client's latest
+// answered call before it.
+type callback struct {
+	at          time.Time
+	lastManager string
+}
+
+// missed reads the period's missed calls, then their callbacks, from src,
+// and applies the owner and source rules.
+func (s *Store) missed(ctx context.Context, src callSource, args []any, p Period, openOnly bool, sla time.Duration) (
+	[]MissedCall, error) {
+	start, end := p.bounds()
+	calls, err := s.missedCalls(ctx, src, append(slices.Clip(args), clickhouse.Named("start", start),
+		clickhouse.Named("end", end)))
+	if err != nil {
+		return nil, err
+	}
+	callbacks, err := s.callbacks(ctx, src, append(args, clickhouse.Named("start", start)), calls)
+	if err != nil {
+		return nil, err
+	}
 	var out []MissedCall
-	for rows.Next() {
-		var m MissedCall
-		if err := rows.Scan(&m.Provider, &m.CallID, &m.ClientPhone, &m.At, &m.CalledBackAt, &m.Owner, &m.Source); err != nil {
-			return nil, fmt.Errorf("scan missed calls: %w", err)
-		}
+	for _, c := range calls {
+		m := c.MissedCall
+		cb := callbacks[callKey{m.Provider, m.CallID}]
+		m.Owner = cmp.Or(c.clientManager, cb.lastManager)
+		m.Source = cmp.Or(c.lineSource, c.clientSource, c.firstDealSource, c.firstLineSource, "unknown")
 		m.At = m.At.In(s.loc)
-		if m.CalledBackAt.Unix() <= 0 {
-			m.CalledBackAt, m.CallbackSeconds, m.Open = time.Time{}, -1, true
+		if cb.at.Unix() <= 0 {
+			m.CallbackSeconds, m.Open = -1, true
 		} else {
-			m.CalledBackAt = m.CalledBackAt.In(s.loc)
+			m.CalledBackAt = cb.at.In(s.loc)
 			m.CallbackSeconds = m.CalledBackAt.Unix() - m.At.Unix()
 			m.WithinSLA = m.CallbackSeconds <= int64(sla/time.Second)
 		}
@@ -145,8 +208,66 @@ func (s *Store) Missed(ctx context.Context, p Period, openOnly bool, sla time.Du
 		}
 		out = append(out, m)
 	}
+	return out, nil
+}
+
+// missedCalls runs missedCallsSQL: the period's missed calls, ordered by
+// time, then provider and call id.
+func (s *Store) missedCalls(ctx context.Context, src callSource, args []any) ([]missedCall, error) {
+	rows, err := s.conn.Query(ctx, pickForm(missedCallsQuery, src), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query missed calls: %w", err)
+	}
+	defer rows.Close()
+	var out []missedCall
+	for rows.Next() {
+		var c missedCall
+		if err := rows.Scan(&c.Provider, &c.CallID, &c.ClientPhone, &c.At, &c.lineSource, &c.firstLineSource,
+			&c.firstDealSource, &c.clientSource, &c.clientManager); err != nil {
+			return nil, fmt.Errorf("scan missed calls: %w", err)
+		}
+		out = append(out, c)
+	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read missed calls: %w", err)
+	}
+	slices.SortFunc(out, func(a, b missedCall) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.CallID, b.CallID))
+	})
+	return out, nil
+}
+
+// callbacks runs callbacksSQL for calls.
+func (s *Store) callbacks(ctx context.Context, src callSource, args []any, calls []missedCall) (map[callKey]callback, error) {
+	out := make(map[callKey]callback, len(calls))
+	if len(calls) == 0 {
+		return out, nil
+	}
+	missed, err := ext.NewTable(missedTable, ext.Column("provider", "String"), ext.Column("call_id", "String"),
+		ext.Column("phone", "String"), ext.Column("at", "DateTime"), ext.Column("ownerless", "UInt8"))
+	if err != nil {
+		return nil, fmt.Errorf("external table of missed calls: %w", err)
+	}
+	for _, c := range calls {
+		if err := missed.Append(c.Provider, c.CallID, c.ClientPhone, c.At, boolUInt8(c.clientManager == "")); err != nil {
+			return nil, fmt.Errorf("external table of missed calls: %w", err)
+		}
+	}
+	rows, err := s.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(missed)), pickForm(callbacksQuery, src), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query callbacks of %d missed calls: %w", len(calls), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k callKey
+		var cb callback
+		if err := rows.Scan(&k.provider, &k.callID, &cb.at, &cb.lastManager); err != nil {
+			return nil, fmt.Errorf("scan callbacks: %w", err)
+		}
+		out[k] = cb
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read callbacks: %w", err)
 	}
 	return out, nil
 }

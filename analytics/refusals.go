@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // refusalsSQL counts the deals lost in a period (by close time) per loss
 // reason, source and manager. The source is the deal's own (what the CRM
 // credits it to), else its client's ad source (as in the funnel); the
 // manager is the deal's, else the client's responsible manager. Empty
-// values become 'unknown'.
-const refusalsSQL = `
+// values become 'unknown'. The period is [@start, @end).
+func refusalsSQL(src callSource) string {
+	return `
 SELECT reason, source, manager, toUInt64(count()) AS deals
 FROM
 (
@@ -27,13 +30,16 @@ FROM
         (
             SELECT phone, loss_reason, source AS d_source, manager AS d_manager
             FROM (` + latestDealsSQL + `)
-            WHERE stage = 'lost' AND closed_at >= ? AND closed_at < ?
+            WHERE stage = 'lost' AND closed_at >= @start AND closed_at < @end
         )
-        ANY LEFT JOIN (` + contactsSQL + `) USING phone
+        ANY LEFT JOIN (` + src.contacts + `) USING phone
     )
     ANY LEFT JOIN (` + latestClientsSQL + `) USING phone
 )
 GROUP BY reason, source, manager`
+}
+
+var refusalsQuery = sourced(refusalsSQL)
 
 // RefusalRow is the number of deals lost for one reason, credited to one
 // source and manager (as stored: an extension or a manager id).
@@ -46,10 +52,26 @@ type RefusalRow struct {
 
 // Refusals counts the deals whose latest version is lost with a close time
 // in the period, per loss reason, source and manager. Rows are in no
-// particular order; BuildRefusalReport sorts them.
+// particular order; BuildRefusalReport sorts them. It reads the phone
+// rollup of the newest snapshot and what changed since; without a
+// snapshot it is RefusalsRaw.
 func (s *Store) Refusals(ctx context.Context, p Period) ([]RefusalRow, error) {
+	qctx, q, args, err := s.pick(ctx, refusalsQuery)
+	if err != nil {
+		return nil, err
+	}
+	return s.refusals(qctx, q, args, p)
+}
+
+// RefusalsRaw is Refusals folding every stored call through the calls
+// view: the reference Refusals is tested against.
+func (s *Store) RefusalsRaw(ctx context.Context, p Period) ([]RefusalRow, error) {
+	return s.refusals(ctx, refusalsQuery.raw, nil, p)
+}
+
+func (s *Store) refusals(ctx context.Context, q string, args []any, p Period) ([]RefusalRow, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, refusalsSQL, start, end)
+	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query refusals: %w", err)
 	}

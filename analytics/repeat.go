@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // Repeat callers: inbound calls in a period from clients the team already
@@ -38,7 +40,8 @@ const recordedSinceSQL = `
     GROUP BY phone`
 
 // repeatSQL lists the period's inbound calls of clients known before it.
-const repeatSQL = `
+func repeatSQL(src callSource) string {
+	return `
 SELECT provider, call_id, phone, at, known_since, source
 FROM
 (
@@ -53,18 +56,20 @@ FROM
             SELECT provider, call_id, phone, at, line_source, first_contact, first_line_source, first_deal_source
             FROM
             (
-                SELECT provider, call_id, client_phone AS phone, ` + callTimeExpr + ` AS at, line_source
-                FROM calls
-                WHERE direction = 'inbound' AND client_phone != '' AND at >= ? AND at < ?
+                SELECT provider, call_id, client_phone AS phone, at, line_source
+                FROM (` + src.calls("direction = 'inbound' AND at >= @start AND at < @end") + `)
             )
-            ANY LEFT JOIN (` + contactsSQL + `) USING phone
+            ANY LEFT JOIN (` + src.contacts + `) USING phone
         )
         ANY LEFT JOIN (` + latestClientsSQL + `) USING phone
     )
     ANY LEFT JOIN (` + recordedSinceSQL + `) USING phone
 )
-WHERE known_since < ?
+WHERE known_since < @start
 ORDER BY at, provider, call_id`
+}
+
+var repeatQuery = sourced(repeatSQL)
 
 // RepeatCall is an inbound call from a client known before the period.
 // ClientPhone must never be logged.
@@ -78,9 +83,26 @@ type RepeatCall struct {
 
 // RepeatCallers returns the period's repeat calls (see the rules above),
 // oldest first.
+//
+// It reads the call facts of the newest snapshot and what changed since;
+// without a snapshot it is RepeatCallersRaw.
 func (s *Store) RepeatCallers(ctx context.Context, p Period) ([]RepeatCall, error) {
+	qctx, q, args, err := s.pick(ctx, repeatQuery)
+	if err != nil {
+		return nil, err
+	}
+	return s.repeatCallers(qctx, q, args, p)
+}
+
+// RepeatCallersRaw is RepeatCallers folding every stored call through the
+// calls view: the reference RepeatCallers is tested against.
+func (s *Store) RepeatCallersRaw(ctx context.Context, p Period) ([]RepeatCall, error) {
+	return s.repeatCallers(ctx, repeatQuery.raw, nil, p)
+}
+
+func (s *Store) repeatCallers(ctx context.Context, q string, args []any, p Period) ([]RepeatCall, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, repeatSQL, start, end, start)
+	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query repeat callers: %w", err)
 	}

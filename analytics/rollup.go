@@ -183,8 +183,9 @@ func (r *Rollup) Refresh(ctx context.Context) (RefreshKind, error) {
 			return RefreshNone, err
 		}
 	}
-	if err := r.conn.Exec(ctx, "INSERT INTO fact_refreshes (generation, id) SELECT @generation, @id",
-		clickhouse.Named("generation", m.generation), clickhouse.Named("id", m.id)); err != nil {
+	if err := r.conn.Exec(ctx, "INSERT INTO fact_refreshes (generation, id, layout) SELECT @generation, @id, @layout",
+		clickhouse.Named("generation", m.generation), clickhouse.Named("id", m.id),
+		clickhouse.Named("layout", factsLayout)); err != nil {
 		return RefreshNone, fmt.Errorf("record the facts of refresh: %w", err)
 	}
 	if err := r.conn.Exec(ctx, `INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at)

@@ -154,6 +154,9 @@ type streamDB struct {
 	checks int
 	// dealVersion orders deal upserts.
 	dealVersion int
+	// followUpRows counts the rows of each follow-up query's raw form
+	// over all checks: a query never giving any tested nothing.
+	followUpRows map[string]int
 }
 
 func newStreamDB(t *testing.T) *streamDB {
@@ -231,6 +234,76 @@ func (s *streamDB) checkAgainstRaw(stage string) {
 	s.checks++
 	s.checkTalkAgainstRaw(stage)
 	s.checkFunnelAgainstRaw(stage)
+	s.checkFollowUpsAgainstRaw(stage)
+}
+
+// checkFollowUpsAgainstRaw compares missed calls (all, and open only),
+// speed to lead, repeat callers and refusals with their raw forms, in one
+// of the zones (another at each check), over the stream at every other
+// check and over one of its days (another each time) at the others, and
+// counts the rows each gave.
+func (s *streamDB) checkFollowUpsAgainstRaw(stage string) {
+	s.t.Helper()
+	ctx := context.Background()
+	zone := streamZones[(s.checks+2)%len(streamZones)]
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	store := analytics.NewStore(s.db.Conn(), loc)
+	team := analytics.NewTeam([]analytics.Manager{{ID: "anna", Name: "Anna", Extensions: []string{"101", "103"}}})
+	sla := 10 * time.Minute
+	from := time.Date(2026, 10, 21, 0, 0, 0, 0, loc)
+	periods := []analytics.Period{{From: from, To: from.AddDate(0, 0, streamDays+3)}}
+	if s.checks%2 == 1 {
+		day := from.AddDate(0, 0, 2+s.checks/2%(streamDays+1))
+		periods = []analytics.Period{{From: day, To: day}}
+	}
+	sortRefusals := func(rows []analytics.RefusalRow) []analytics.RefusalRow {
+		slices.SortFunc(rows, func(a, b analytics.RefusalRow) int {
+			return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+		})
+		return rows
+	}
+	for _, p := range periods {
+		for _, q := range []struct {
+			name      string
+			fast, raw func() (any, int, error)
+		}{
+			{"missed calls",
+				func() (any, int, error) { r, err := store.Missed(ctx, p, false, sla); return r, len(r), err },
+				func() (any, int, error) { r, err := store.MissedRaw(ctx, p, false, sla); return r, len(r), err }},
+			{"open missed calls",
+				func() (any, int, error) { r, err := store.Missed(ctx, p, true, sla); return r, len(r), err },
+				func() (any, int, error) { r, err := store.MissedRaw(ctx, p, true, sla); return r, len(r), err }},
+			{"speed to lead",
+				func() (any, int, error) { r, err := store.SpeedToLead(ctx, p, sla, team); return r, len(r), err },
+				func() (any, int, error) { r, err := store.SpeedToLeadRaw(ctx, p, sla, team); return r, len(r), err }},
+			{"repeat callers",
+				func() (any, int, error) { r, err := store.RepeatCallers(ctx, p); return r, len(r), err },
+				func() (any, int, error) { r, err := store.RepeatCallersRaw(ctx, p); return r, len(r), err }},
+			{"refusals",
+				func() (any, int, error) { r, err := store.Refusals(ctx, p); return sortRefusals(r), len(r), err },
+				func() (any, int, error) { r, err := store.RefusalsRaw(ctx, p); return sortRefusals(r), len(r), err }},
+		} {
+			got, _, err := q.fast()
+			if err != nil {
+				s.t.Fatalf("%s: %s %s %v: %v", stage, q.name, zone, p, err)
+			}
+			want, n, err := q.raw()
+			if err != nil {
+				s.t.Fatalf("%s: %s (raw) %s %v: %v", stage, q.name, zone, p, err)
+			}
+			if s.followUpRows == nil {
+				s.followUpRows = map[string]int{}
+			}
+			s.followUpRows[q.name] += n
+			if !reflect.DeepEqual(got, want) {
+				s.t.Errorf("%s: %s %s %s..%s:\n got %+v\nwant %+v", stage, q.name, zone, p.From.Format(time.DateOnly),
+					p.To.Format(time.DateOnly), got, want)
+			}
+		}
+	}
 }
 
 // checkTalkAgainstRaw compares TalkTime with TalkTimeRaw for the whole
@@ -406,6 +479,12 @@ func TestRollupMatchesRaw(t *testing.T) {
 			for i := range 60 {
 				pending = append(pending, streamCall(rng, []string{"generic", "zadarma", "gravitel"}[i%3], fmt.Sprintf("c%d", i))...)
 			}
+			// A client who called once and was never called back: the five
+			// phones above call often enough to call every missed call back.
+			at := streamStart.Add(30 * time.Hour)
+			pending = append(pending, call.Event{Provider: "generic", CallID: "open", EventKey: "e0", ReceivedAt: at,
+				Direction: call.DirectionInbound, StartedAt: at, EndedAt: at.Add(20 * time.Second), Status: call.StatusMissed,
+				ClientPhone: "+79160000007", LinePhone: linePool[0]})
 			var deliveries []call.Event
 			for _, e := range pending {
 				for range 1 + rng.IntN(3) {
@@ -454,7 +533,7 @@ func TestRollupMatchesRaw(t *testing.T) {
 						"SELECT 1, 7, '', toDateTime('2026-10-24 10:00:00'), '101', 'A', 99999, 99")
 					s.exec("INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at) " +
 						"SELECT 1, 8, 7, now() + 3600, '', now(), now()")
-					s.exec("INSERT INTO fact_refreshes (generation, id) SELECT generation, 8 FROM fact_refreshes LIMIT 1")
+					s.exec("INSERT INTO fact_refreshes (generation, id, layout) SELECT generation, 8, layout FROM fact_refreshes LIMIT 1")
 					s.checkAgainstRaw("after a crashed refresh")
 				case 5:
 					// A refresh that crashed after writing its call facts and phone
@@ -484,6 +563,11 @@ func TestRollupMatchesRaw(t *testing.T) {
 					refresh(t, analytics.NewRollup(s.db.Conn(), analytics.RollupOptions{
 						Zone: kolkata, Margin: time.Nanosecond, RebuildEvery: time.Nanosecond}), "")
 					s.checkAgainstRaw("after a second rebuild")
+				}
+			}
+			for _, q := range []string{"missed calls", "open missed calls", "speed to lead", "repeat callers", "refusals"} {
+				if s.followUpRows[q] == 0 {
+					t.Errorf("%s: no rows at any check: the stream is too thin to test it", q)
 				}
 			}
 		})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // Speed to lead: how long a new lead waited until someone talked to them.
@@ -40,7 +42,8 @@ import (
 // call, or deal creation) and the first answered call. A lead's contacts
 // all lie at or after its first contact, itself in the period, so nothing
 // earlier is needed.
-const speedFactsSQL = `
+func speedFactsSQL(src callSource) string {
+	return `
 SELECT
     phone,
     minIf(at, inbound = 1) AS first_inbound,
@@ -50,25 +53,27 @@ FROM
 (
     SELECT
         client_phone AS phone,
-        ` + callTimeExpr + ` AS at,
+        at,
         toUInt8(direction != 'outbound') AS inbound,
-        toUInt8(status = 'answered') AS answered,
+        answered,
         if(answered_at > toDateTime(0), answered_at, at) AS reach_at,
         manager
-    FROM calls
-    WHERE client_phone != '' AND at >= ?
+    FROM (` + src.calls("at >= @start") + `)
     UNION ALL
     SELECT phone, created_at AS at, toUInt8(1) AS inbound, toUInt8(0) AS answered, created_at AS reach_at, '' AS manager
     FROM (` + latestDealsSQL + `)
-    WHERE phone != '' AND created_at >= ?
+    WHERE phone != '' AND created_at >= @start
 )
 GROUP BY phone`
+}
 
 // speedSQL groups the period's inbound leads by manager and source. The
 // manager key is mapped from extensions and ids to manager ids with
 // transform(); the mapping arrays always start with an empty string mapped
-// to itself because 18.16 rejects empty arrays there.
-const speedSQL = `
+// to itself because 18.16 rejects empty arrays there. The period is
+// [@start, @end), the SLA @sla seconds, the mapping @map_from → @map_to.
+func speedSQL(src callSource) string {
+	return `
 SELECT
     manager,
     source,
@@ -76,11 +81,11 @@ SELECT
     toUInt64(sum(reached)) AS reached_leads,
     toFloat64(quantilesExactIf(0.5, 0.9)(delay, reached = 1)[1]) AS median_seconds,
     toFloat64(quantilesExactIf(0.5, 0.9)(delay, reached = 1)[2]) AS p90_seconds,
-    toUInt64(countIf(reached = 1 AND delay <= ?)) AS within_sla
+    toUInt64(countIf(reached = 1 AND delay <= @sla)) AS within_sla
 FROM
 (
     SELECT
-        transform(raw_manager, ?, ?, raw_manager) AS manager,
+        transform(raw_manager, @map_from, @map_to, raw_manager) AS manager,
         ` + adSourceExpr + ` AS source,
         reached,
         delay
@@ -97,10 +102,10 @@ FROM
             FROM
             (
                 SELECT phone, first_contact, first_line_source, first_deal_source
-                FROM (` + contactsSQL + `)
-                WHERE first_contact >= ? AND first_contact < ?
+                FROM (` + src.contacts + `)
+                WHERE first_contact >= @start AND first_contact < @end
             )
-            ANY LEFT JOIN (` + speedFactsSQL + `) USING phone
+            ANY LEFT JOIN (` + speedFactsSQL(src) + `) USING phone
         )
         ANY LEFT JOIN (` + latestClientsSQL + `) USING phone
         WHERE first_inbound = first_contact
@@ -108,6 +113,9 @@ FROM
 )
 GROUP BY manager, source
 ORDER BY manager, source`
+}
+
+var speedQuery = sourced(speedSQL)
 
 // SpeedRow is speed to lead of the leads of one manager and source.
 type SpeedRow struct {
@@ -127,10 +135,29 @@ type SpeedRow struct {
 // SpeedToLead returns speed to lead of the period's inbound leads (see the
 // rules above) per manager and ad source, sorted by manager and source.
 // team maps extensions to managers (nil: every extension on its own).
+// It reads the call facts and the phone rollup of the newest snapshot and
+// what changed since; without a snapshot it is SpeedToLeadRaw.
 func (s *Store) SpeedToLead(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
+	qctx, q, args, err := s.pick(ctx, speedQuery)
+	if err != nil {
+		return nil, err
+	}
+	return s.speedToLead(qctx, q, args, p, sla, team)
+}
+
+// SpeedToLeadRaw is SpeedToLead folding every stored call through the
+// calls view: the reference SpeedToLead is tested against.
+func (s *Store) SpeedToLeadRaw(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
+	return s.speedToLead(ctx, speedQuery.raw, nil, p, sla, team)
+}
+
+func (s *Store) speedToLead(ctx context.Context, q string, args []any, p Period, sla time.Duration, team *Team) (
+	[]SpeedRow, error) {
 	start, end := p.bounds()
 	from, to := managerMapping(team)
-	rows, err := s.conn.Query(ctx, speedSQL, int64(sla/time.Second), from, to, start, end, start, start)
+	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end),
+		clickhouse.Named("sla", int64(sla/time.Second)), clickhouse.Named("map_from", from),
+		clickhouse.Named("map_to", to))...)
 	if err != nil {
 		return nil, fmt.Errorf("query speed to lead: %w", err)
 	}

@@ -28,6 +28,12 @@ import (
 // older callpulse, which kept talk_rollup alone, breaks the chains through
 // it.
 
+// factsLayout is the layout of the call facts this callpulse writes, as
+// recorded in fact_refreshes: 1 since migration 0011 added the columns of
+// the missed-call and speed-to-lead queries. A generation of another
+// layout is read as no facts, so the next refresh rebuilds.
+const factsLayout = 1
+
 // refreshMarker is one row of talk_refreshes.
 type refreshMarker struct {
 	epoch, id, base uint64
@@ -48,8 +54,8 @@ func idTime(id uint64) time.Time { return time.UnixMilli(int64(id >> 16)) }
 // superseded ones are dropped, so this stays small), with the generation
 // of the facts each refresh kept.
 func loadRefreshes(ctx context.Context, conn driver.Conn) ([]refreshMarker, error) {
-	rows, err := conn.Query(ctx, `SELECT epoch, id, base, cutoff, zone, rebuilt, done_at, generation
-		FROM talk_refreshes ANY LEFT JOIN (SELECT id, generation FROM fact_refreshes) USING id`)
+	rows, err := conn.Query(ctx, `SELECT epoch, id, base, cutoff, zone, rebuilt, done_at, generation, layout
+		FROM talk_refreshes ANY LEFT JOIN (SELECT id, generation, layout FROM fact_refreshes) USING id`)
 	if err != nil {
 		return nil, fmt.Errorf("read talk-time refreshes: %w", err)
 	}
@@ -57,8 +63,13 @@ func loadRefreshes(ctx context.Context, conn driver.Conn) ([]refreshMarker, erro
 	var out []refreshMarker
 	for rows.Next() {
 		var m refreshMarker
-		if err := rows.Scan(&m.epoch, &m.id, &m.base, &m.cutoff, &m.zone, &m.rebuilt, &m.doneAt, &m.generation); err != nil {
+		var layout uint8
+		if err := rows.Scan(&m.epoch, &m.id, &m.base, &m.cutoff, &m.zone, &m.rebuilt, &m.doneAt, &m.generation,
+			&layout); err != nil {
 			return nil, fmt.Errorf("scan talk-time refresh: %w", err)
+		}
+		if layout != factsLayout {
+			m.generation = 0 // facts of another layout are no facts to this callpulse
 		}
 		out = append(out, m)
 	}

@@ -36,6 +36,7 @@ type talkDelta struct {
 // foldSide is a call folded from some of its events: what the analytics
 // need.
 type foldSide struct {
+	direction                call.Direction
 	started, answered, ended time.Time
 	status                   call.Status
 	reported                 uint32
@@ -48,6 +49,12 @@ type foldSide struct {
 // time, or the answered status.
 func (f foldSide) answeredCall() bool {
 	return !f.answered.IsZero() || f.status == call.StatusAnswered
+}
+
+// finished reports whether the call is over, as the missed-call rules
+// read the calls view: a final status (answered included) or an end.
+func (f foldSide) finished() bool {
+	return f.answeredCall() || f.status != call.StatusNone || !f.ended.IsZero()
 }
 
 // counted reports whether the call counts in talk time: answered and with
@@ -129,16 +136,17 @@ func foldChanges(ctx context.Context, conn driver.Conn, from, to time.Time, tz s
 	var out []changedCall
 	for rows.Next() {
 		var c changedCall
-		var oStatus, nStatus uint8
+		var oStatus, nStatus, oDir, nDir uint8
 		if err := rows.Scan(&c.provider, &c.callID,
-			&c.old.started, &c.old.answered, &c.old.ended, &oStatus, &c.old.phone, &c.old.lineSource,
-			&c.new.started, &c.new.answered, &c.new.ended, &nStatus, &c.new.phone, &c.new.lineSource,
+			&c.old.started, &c.old.answered, &c.old.ended, &oStatus, &c.old.phone, &c.old.lineSource, &oDir,
+			&c.new.started, &c.new.answered, &c.new.ended, &nStatus, &c.new.phone, &c.new.lineSource, &nDir,
 			&c.arrived,
 			&c.old.reported, &c.old.manager, &c.old.day, &c.new.reported, &c.new.manager, &c.new.day,
 		); err != nil {
 			return nil, fmt.Errorf("scan changed call: %w", err)
 		}
 		c.old.status, c.new.status = call.Status(oStatus), call.Status(nStatus)
+		c.old.direction, c.new.direction = call.Direction(oDir), call.Direction(nDir)
 		for _, f := range []*foldSide{&c.old, &c.new} {
 			f.started, f.answered, f.ended = unknownZero(f.started), unknownZero(f.answered), unknownZero(f.ended)
 		}

@@ -63,6 +63,7 @@ ORDER BY day, manager, category`
 const foldedCallsSQL = `
         SELECT
             provider, call_id,
+            maxMerge(direction) AS f_direction,
             minIfMerge(started_at) AS f_started,
             minIfMerge(answered_at) AS f_answered,
             maxMerge(ended_at) AS f_clock_ended,
@@ -203,18 +204,21 @@ SELECT
     toUInt8(maxIf(stt, early)) AS o_status,
     maxIf(ph, early) AS o_phone,
     maxIf(src, early) AS o_source,
+    toUInt8(maxIf(dir, early)) AS o_direction,
     minIf(st, st > toDateTime(0)) AS n_started,
     minIf(an, an > toDateTime(0)) AS n_answered,
     if(max(en) > toDateTime(0), max(en), max(aen)) AS n_ended,
     toUInt8(max(stt)) AS n_status,
     max(ph) AS n_phone,
     max(src) AS n_source,
+    toUInt8(max(dir)) AS n_direction,
     groupUniqArrayIf(ph, NOT early AND ph != '') AS arrived,
     %[2]s
 FROM
 (
     SELECT
         provider, call_id, at < @from AS early,
+        maxMerge(direction) AS dir,
         minIfMerge(started_at) AS st,
         minIfMerge(answered_at) AS an,
         maxMerge(ended_at) AS en,

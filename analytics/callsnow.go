@@ -1,0 +1,256 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+)
+
+// Missed calls, speed to lead, repeat callers and refusals read calls and
+// clients' first contacts through a callSource: straight from the calls
+// view and every stored call (rawSource: the reference, and what runs
+// before the first snapshot), or from the call facts and the phone rollup
+// of the newest snapshot plus what changed since (nowSource). The two give
+// the same rows; the second reads one row per call of the period (or of
+// the phones asked for) and one per phone, instead of folding every event
+// ever stored: at 10M calls, seconds instead of minutes or running out of
+// memory (docs/performance.md).
+//
+// A query is built from both (sourced); Store.pick chooses the form and
+// gives the snapshot's parameters @gen, @rebuilt and @cutoff, and the
+// external tables of what changed since its cutoff.
+
+// callSource is where a query reads calls and first contacts.
+type callSource struct {
+	now bool // the snapshot's source
+	// calls is every call with a client phone, as it is now, for which
+	// cond holds, in the columns of callColumns. cond may use those
+	// columns.
+	calls func(cond string) string
+	// contacts is, per client phone with calls or deals: first_contact,
+	// first_line_source and first_deal_source, as contactsSQL defines them.
+	contacts string
+}
+
+// callColumns are the columns of a callSource's calls:
+//
+//	client_phone, provider, call_id
+//	at          the call's time: start, else answer, else end (callTimeExpr)
+//	direction   as the calls view has it
+//	answered    1 when the calls view says 'answered'
+//	finished    1 when the call has a final status or an end (not ringing)
+//	answered_at, line_source, manager   as the calls view has them
+const callColumns = `client_phone, provider, call_id, at, direction, answered, finished, answered_at, line_source, manager`
+
+var (
+	rawSource = callSource{calls: rawCallsSQL, contacts: contactsSQL}
+	nowSource = callSource{now: true, calls: nowCallsSQL, contacts: contactsNowSQL}
+)
+
+// rawCallsSQL is callSource.calls through the calls view.
+func rawCallsSQL(cond string) string {
+	return `
+        SELECT ` + callColumns + `
+        FROM
+        (
+            SELECT client_phone, provider, call_id, ` + callTimeExpr + ` AS at, direction,
+                toUInt8(status = 'answered') AS answered,
+                toUInt8(status != 'none' OR ended_at > toDateTime(0)) AS finished,
+                answered_at, line_source, manager
+            FROM calls
+            WHERE client_phone != ''
+        )
+        WHERE ` + cond
+}
+
+// nowCallsSQL is callSource.calls from the snapshot: a call is, in the
+// first of the three parts that knows it,
+//
+//  1. touched since the snapshot's cutoff (events arrived since; the
+//     external table freshCallsTable): folded from calls_agg, found by key;
+//  2. touched since the generation's rebuild: its newest call-facts row
+//     at or before the cutoff, listed under its own phone (the rows after
+//     the rebuild are few: PREWHERE reads only their version column
+//     before the others);
+//  3. otherwise: its row from the rebuild.
+//
+// Rows written after the snapshot by other refreshers are only ever of
+// calls touched since its cutoff (part 1), so they are never read. Calls
+// without a phone are never listed by a refresh, and are left out of the
+// rebuild's rows here. cond is applied to the rebuild's rows where they
+// are read (under the aliases of callColumns), so that ClickHouse can use
+// the phone index and read the other columns only where it holds.
+func nowCallsSQL(cond string) string {
+	return `
+        SELECT phone AS client_phone, provider, call_id, contact_at AS at, direction, answered, finished, answered_at,
+            line_source, manager
+        FROM call_facts
+        WHERE generation = @gen AND version = @rebuilt AND phone != ''
+            AND (provider, call_id) NOT IN (` + touchedSinceSQL("@rebuilt") + `)
+            AND ` + cond + `
+        UNION ALL
+        SELECT ` + callColumns + `
+        FROM
+        (
+            SELECT provider, call_id,
+                tupleElement(f, 1) AS client_phone, tupleElement(f, 2) AS at, tupleElement(f, 3) AS direction,
+                tupleElement(f, 4) AS answered, tupleElement(f, 5) AS finished, tupleElement(f, 6) AS answered_at,
+                tupleElement(f, 7) AS line_source, tupleElement(f, 8) AS manager
+            FROM
+            (
+                SELECT provider, call_id,
+                    argMax((owner, contact_at, direction, answered, finished, answered_at, line_source, manager), version) AS f
+                FROM call_facts
+                PREWHERE version > @rebuilt AND version <= @cutoff
+                WHERE generation = @gen AND phone = owner AND phone != ''
+                    AND (provider, call_id) NOT IN ` + freshCallsTable + `
+                GROUP BY provider, call_id
+            )
+        )
+        WHERE ` + cond + `
+        UNION ALL
+        SELECT ` + callColumns + `
+        FROM
+        (
+            SELECT provider, call_id, f_phone AS client_phone,
+                multiIf(f_started > toDateTime(0), f_started, f_answered > toDateTime(0), f_answered, f_ended) AS at,
+                f_direction AS direction,
+                toUInt8(f_answered > toDateTime(0) OR f_status = 'answered') AS answered,
+                toUInt8(f_answered > toDateTime(0) OR f_status != 'none' OR f_ended > toDateTime(0)) AS finished,
+                f_answered AS answered_at, f_source AS line_source, f_manager AS manager
+            FROM (` + fmt.Sprintf(foldedCallsSQL, "AND (provider, call_id) IN "+freshCallsTable) + `)
+            WHERE f_phone != ''
+        )
+        WHERE ` + cond
+}
+
+// touchedSinceSQL is the calls with events that arrived at or after the
+// time in param (touchedSQL).
+func touchedSinceSQL(param string) string {
+	return strings.ReplaceAll(fmt.Sprintf(touchedSQL, ""), "@from", param)
+}
+
+// The external tables sent with every query of nowSource: the calls
+// touched since the snapshot's cutoff, and every phone they may have had
+// at any time (freshSQL), whose phone rollup rows may be out of date.
+// Sent rather than nested as subqueries: ClickHouse 18.16 runs the
+// subqueries of a nested query again at every level of it.
+const (
+	freshCallsTable  = "fresh_calls"
+	freshPhonesTable = "fresh_phones"
+)
+
+// freshSQL is the calls touched since @cutoff with the phones each may
+// have had at any time: per insert block, the largest (see
+// changedCallsSQL).
+var freshSQL = `
+SELECT provider, call_id, groupUniqArray(ph)
+FROM
+(
+    SELECT provider, call_id, maxMerge(client_phone) AS ph
+    FROM calls_agg
+    WHERE kind = 0 AND (provider, call_id) IN (` + touchedSinceSQL("@cutoff") + `)
+    GROUP BY provider, call_id, at
+)
+GROUP BY provider, call_id`
+
+// contactsNowSQL is callSource.contacts from the snapshot: the phone
+// rollup's first contact and line source of every phone but the fresh
+// ones, whose calls it folds from nowCallsSQL, with the deals'.
+var contactsNowSQL = `
+        SELECT phone,
+            multiIf(first_at > toDateTime(0) AND (first_deal = toDateTime(0) OR first_at <= first_deal), first_at, first_deal)
+                AS first_contact,
+            source AS first_line_source,
+            deal_source AS first_deal_source
+        FROM
+        (
+            SELECT phone, first_at, source
+            FROM phone_rollup FINAL
+            WHERE generation = @gen AND phone NOT IN ` + freshPhonesTable + `
+            UNION ALL
+            SELECT client_phone AS phone,
+                minIf(at, at > toDateTime(0)) AS first_at,
+                argMinIf(line_source, (at, line_source), line_source != '' AND at > toDateTime(0)) AS source
+            FROM (` + nowCallsSQL("client_phone IN "+freshPhonesTable) + `)
+            GROUP BY client_phone
+        )
+        ANY FULL JOIN (` + fmt.Sprintf(dealFactsSQL, "") + `) USING phone`
+
+// sourcedQuery is a query in both forms.
+type sourcedQuery struct{ raw, now string }
+
+// sourced builds q from both sources.
+func sourced(q func(callSource) string) sourcedQuery {
+	return sourcedQuery{raw: q(rawSource), now: q(nowSource)}
+}
+
+// snapshot prepares the queries of nowSource over the newest snapshot
+// with facts: their parameters, and ctx with the external tables of what
+// changed since (freshSQL). ok is false when there is no snapshot yet.
+func (s *Store) snapshot(ctx context.Context) (_ context.Context, args []any, ok bool, err error) {
+	head, _, ok, err := factsSnapshot(ctx, s.conn)
+	if err != nil || !ok {
+		return ctx, nil, false, err
+	}
+	args = []any{clickhouse.Named("gen", head.generation), clickhouse.Named("rebuilt", head.rebuilt),
+		clickhouse.Named("cutoff", head.cutoff)}
+	calls, err := ext.NewTable(freshCallsTable, ext.Column("provider", "String"), ext.Column("call_id", "String"))
+	if err != nil {
+		return ctx, nil, false, fmt.Errorf("external table of fresh calls: %w", err)
+	}
+	phones, err := ext.NewTable(freshPhonesTable, ext.Column("phone", "String"))
+	if err != nil {
+		return ctx, nil, false, fmt.Errorf("external table of fresh phones: %w", err)
+	}
+	rows, err := s.conn.Query(ctx, freshSQL, args...)
+	if err != nil {
+		return ctx, nil, false, fmt.Errorf("query calls changed since the snapshot: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var provider, callID string
+		var phs []string
+		if err := rows.Scan(&provider, &callID, &phs); err != nil {
+			return ctx, nil, false, fmt.Errorf("scan call changed since the snapshot: %w", err)
+		}
+		if err := calls.Append(provider, callID); err != nil {
+			return ctx, nil, false, fmt.Errorf("external table of fresh calls: %w", err)
+		}
+		for _, ph := range phs {
+			if ph != "" && !seen[ph] {
+				seen[ph] = true
+				if err := phones.Append(ph); err != nil {
+					return ctx, nil, false, fmt.Errorf("external table of fresh phones: %w", err)
+				}
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ctx, nil, false, fmt.Errorf("read calls changed since the snapshot: %w", err)
+	}
+	return clickhouse.Context(ctx, clickhouse.WithExternalTable(calls, phones)), args, true, nil
+}
+
+// pick returns q's form for the newest snapshot with facts, its
+// parameters and ctx with its external tables; or q's raw form when there
+// is no snapshot yet.
+func (s *Store) pick(ctx context.Context, q sourcedQuery) (context.Context, string, []any, error) {
+	qctx, args, ok, err := s.snapshot(ctx)
+	if err != nil || !ok {
+		return ctx, q.raw, nil, err
+	}
+	return qctx, q.now, args, nil
+}
+
+// pickForm is q's form for src.
+func pickForm(q sourcedQuery, src callSource) string {
+	if src.now {
+		return q.now
+	}
+	return q.raw
+}
