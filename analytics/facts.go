@@ -102,8 +102,11 @@ func phoneFactsAsOf(ctx context.Context, conn driver.Conn, gen uint64, asof time
 	if len(phones) == 0 {
 		return out, nil
 	}
-	rows, err := conn.Query(ctx, phoneCallsFunnelSQL, clickhouse.Named("gen", gen), clickhouse.Named("asof", asof),
-		clickhouse.Named("phones", stringSet(phones)))
+	qctx, err := withPhones(ctx, slices.Values(phones))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(qctx, phoneCallsFunnelSQL, clickhouse.Named("gen", gen), clickhouse.Named("asof", asof))
 	if err != nil {
 		return nil, fmt.Errorf("query call facts of %d phones: %w", len(phones), err)
 	}
@@ -234,13 +237,4 @@ func boolUInt8(b bool) uint8 {
 		return 1
 	}
 	return 0
-}
-
-// stringSet is strings for "x IN @set".
-func stringSet(values []string) clickhouse.GroupSet {
-	v := make([]any, len(values))
-	for i, s := range values {
-		v[i] = s
-	}
-	return clickhouse.GroupSet{Value: v}
 }

@@ -90,9 +90,9 @@ FROM
 WHERE f.1 = phone`
 
 // phoneCallsFunnelSQL is phoneCallsSQL for the phone rollup, of the phones
-// in @phones.
+// in phonesTable.
 var phoneCallsFunnelSQL = fmt.Sprintf(phoneCallsSQL,
-	"f.2 AS contact_at, f.3 AS line_source, f.4 AS answered", "contact_at, line_source, answered", "@phones")
+	"f.2 AS contact_at, f.3 AS line_source, f.4 AS answered", "contact_at, line_source, answered", phonesTable)
 
 // regradedCallsSQL is phoneCallsSQL for talk time (with the day of the
 // quarter hour of the start in @tz), of the phones re-graded since @from
@@ -104,9 +104,9 @@ func regradedCallsSQL(cond string) string {
 		"("+fmt.Sprintf(regradedSQL, cond)+")")
 }
 
-// phoneRollupSQL is the newest phone rollup row of each phone in @phones
-// in generation @gen.
+// phoneRollupSQL is the newest phone rollup row of each phone in
+// phonesTable in generation @gen.
 const phoneRollupSQL = `
 SELECT phone, calls, first_at, source_at, source, answered
 FROM phone_rollup FINAL
-WHERE generation = @gen AND phone IN @phones`
+WHERE generation = @gen AND phone IN ` + phonesTable

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -21,7 +22,7 @@ func NewPhones(conn driver.Conn) *Phones {
 	return &Phones{conn: conn}
 }
 
-// lineSourcesRawSQL is, for each phone in @phones, the line source of its
+// lineSourcesRawSQL is, for each phone in phonesTable, the line source of its
 // earliest call on a line with one (then the smaller source name),
 // folding its calls through the calls view.
 const lineSourcesRawSQL = `
@@ -31,7 +32,7 @@ FROM
     SELECT client_phone, line_source,
         multiIf(started_at > toDateTime(0), started_at, answered_at > toDateTime(0), answered_at, ended_at) AS at
     FROM calls
-    WHERE client_phone IN @phones
+    WHERE client_phone IN ` + phonesTable + `
 )
 GROUP BY client_phone
 HAVING l_source != ''`
@@ -58,8 +59,11 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		rows, err := p.conn.Query(gctx, phoneRollupSQL, clickhouse.Named("gen", head.generation),
-			clickhouse.Named("phones", stringSet(phones)))
+		qctx, err := withPhones(gctx, slices.Values(phones))
+		if err != nil {
+			return err
+		}
+		rows, err := p.conn.Query(qctx, phoneRollupSQL, clickhouse.Named("gen", head.generation))
 		if err != nil {
 			return fmt.Errorf("query phone rollup of %d phones: %w", len(phones), err)
 		}
@@ -109,7 +113,11 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 // FirstLineSourcesRaw is FirstLineSources through the calls view: the
 // reference the tests and QueueRaw compare the rollup with.
 func (p *Phones) FirstLineSourcesRaw(ctx context.Context, phones []string) (map[string]string, error) {
-	rows, err := p.conn.Query(ctx, lineSourcesRawSQL, clickhouse.Named("phones", stringSet(phones)))
+	qctx, err := withPhones(ctx, slices.Values(phones))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := p.conn.Query(qctx, lineSourcesRawSQL)
 	if err != nil {
 		return nil, fmt.Errorf("query line sources of %d phones: %w", len(phones), err)
 	}

@@ -73,9 +73,8 @@ FROM
 )
 ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN %[1]s") + `) USING phone`
 
-// describePhonesSQL is describeLeadsSQL of the phones in @phones (the
-// phones changed since the snapshot: a few).
-var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, "@phones")
+// describePhonesSQL is describeLeadsSQL of the phones in phonesTable.
+var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, phonesTable)
 
 // maxLeadsInQuery is the most leads Sources sends back to ClickHouse as a
 // set; beyond it the server rebuilds the set (describeSnapshotLeadsSQL),
@@ -84,8 +83,8 @@ var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, "@phones")
 var maxLeadsInQuery = 5000
 
 // describeSnapshotLeadsSQL is describeLeadsSQL of the snapshot's leads of
-// the period (leadsSQL): the set is built by the server, not sent in the
-// query text, since a month of a young store can have tens of thousands of
+// the period (leadsSQL): the set is built by the server, not sent with
+// the query, since a month of a young store can have tens of thousands of
 // new leads.
 var describeSnapshotLeadsSQL = fmt.Sprintf(describeLeadsSQL, "(SELECT phone FROM ("+leadsSQL+"))")
 
@@ -146,9 +145,9 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		if err := s.snapshotLeads(gctx, head.generation, start, end, leads); err != nil {
 			return err
 		}
-		// A few leads go back as a set in the query text; many (a young
-		// store's month) would make a long text to send and parse, so the
-		// server rebuilds the set itself instead.
+		// A few leads go back as an external table; many (a young
+		// store's month) would make a large table to send, so the server
+		// rebuilds the set itself instead.
 		if len(leads) <= maxLeadsInQuery {
 			return s.leadClients(gctx, slices.Collect(maps.Keys(leads)), clients)
 		}
@@ -219,10 +218,16 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 	return nil
 }
 
+// dealsOfPhonesSQL is dealFactsSQL of the phones in phonesTable.
+var dealsOfPhonesSQL = fmt.Sprintf(dealFactsSQL, "AND phone IN "+phonesTable)
+
 // dealsOf reads the deal facts of phones.
 func (s *Store) dealsOf(ctx context.Context, phones []string) (map[string]dealFacts, error) {
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(dealFactsSQL, "AND phone IN @phones"),
-		clickhouse.Named("phones", stringSet(phones)))
+	qctx, err := withPhones(ctx, slices.Values(phones))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(qctx, dealsOfPhonesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("query deals of %d phones: %w", len(phones), err)
 	}
@@ -253,7 +258,11 @@ func (s *Store) leadClients(ctx context.Context, phones []string, clients map[st
 	if len(phones) == 0 {
 		return nil
 	}
-	return s.describe(ctx, clients, describePhonesSQL, clickhouse.Named("phones", stringSet(phones)))
+	qctx, err := withPhones(ctx, slices.Values(phones))
+	if err != nil {
+		return err
+	}
+	return s.describe(qctx, clients, describePhonesSQL)
 }
 
 // describe runs a describeLeadsSQL query and adds its rows to clients.

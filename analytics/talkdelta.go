@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -364,12 +363,11 @@ func phoneHistories(ctx context.Context, conn driver.Conn, phones map[string]str
 	if len(phones) == 0 {
 		return out, nil
 	}
-	set := make([]any, 0, len(phones))
-	for p := range phones {
-		set = append(set, p)
+	qctx, err := withPhones(ctx, maps.Keys(phones))
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(set, func(a, b any) int { return cmp.Compare(a.(string), b.(string)) })
-	rows, err := conn.Query(ctx, phoneHistorySQL, clickhouse.Named("phones", clickhouse.GroupSet{Value: set}))
+	rows, err := conn.Query(qctx, phoneHistorySQL)
 	if err != nil {
 		return nil, fmt.Errorf("query grade history of %d phones: %w", len(phones), err)
 	}

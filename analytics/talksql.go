@@ -258,8 +258,8 @@ const regradedSQL = `
 SELECT DISTINCT phone FROM category_log
 WHERE at >= @from AND phone != '' AND category != 'unknown' %s`
 
-// phoneHistorySQL is the raw grade history of the phones in @phones.
+// phoneHistorySQL is the raw grade history of the phones in phonesTable.
 const phoneHistorySQL = `
 SELECT phone, valid_from, toString(category), recorded_at, at
 FROM category_log
-WHERE phone IN @phones AND phone != '' AND category != 'unknown'`
+WHERE phone IN ` + phonesTable + ` AND phone != '' AND category != 'unknown'`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/client"
@@ -138,7 +139,7 @@ func (s *Scorer) topLeads(ctx context.Context, now time.Time, limit int) ([]Lead
 	defer rows.Close()
 	type leadKey struct{ phone, ref string }
 	leads, refs := []Lead{}, []leadKey{}
-	phones, ids := []string{""}, []string{""} // never empty: "IN ()" is not SQL
+	var phones, ids []string
 	for rows.Next() {
 		var l Lead
 		var k leadKey
@@ -156,8 +157,14 @@ func (s *Scorer) topLeads(ctx context.Context, now time.Time, limit int) ([]Lead
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read call queue: %w", err)
 	}
-	rows, err = s.conn.Query(ctx, s.fast.leadTouches, clickhouse.Named("now", now),
-		clickhouse.Named("phones", phoneSet(phones)), clickhouse.Named("refs", phoneSet(ids)))
+	qctx, err := withStrings(ctx, queuePhonesTable, phones)
+	if err != nil {
+		return nil, nil, err
+	}
+	if qctx, err = withStrings(qctx, queueRefsTable, ids); err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.conn.Query(qctx, s.fast.leadTouches, clickhouse.Named("now", now))
 	if err != nil {
 		return nil, nil, fmt.Errorf("query the touches of the call queue's leads: %w", err)
 	}
@@ -274,8 +281,11 @@ func (s *Scorer) describe(ctx context.Context, q Queue, utm []string,
 
 // details reads what the warehouse knows of phones into byPhone.
 func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[string]details) error {
-	rows, err := s.conn.Query(ctx, detailsSQL, clickhouse.Named("phones", phones),
-		clickhouse.Named("phoneset", phoneSet(phones)))
+	qctx, err := withStrings(ctx, queuePhonesTable, phones)
+	if err != nil {
+		return err
+	}
+	rows, err := s.conn.Query(qctx, detailsSQL)
 	if err != nil {
 		return fmt.Errorf("query lead details: %w", err)
 	}
@@ -295,13 +305,27 @@ func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[strin
 	return nil
 }
 
-// phoneSet is strings for "x IN @set".
-func phoneSet(phones []string) clickhouse.GroupSet {
-	v := make([]any, len(phones))
-	for i, p := range phones {
-		v[i] = p
+// The external tables of the sets of phones and lead refs a query asks
+// about, each of one String column "value". They are sent with the query,
+// not as literals in its text, which ClickHouse 18.16 is slow to parse
+// (analytics/phoneset.go).
+const (
+	queuePhonesTable = "queue_phones"
+	queueRefsTable   = "queue_refs"
+)
+
+// withStrings returns ctx with values attached as the external table name.
+func withStrings(ctx context.Context, name string, values []string) (context.Context, error) {
+	t, err := ext.NewTable(name, ext.Column("value", "String"))
+	if err != nil {
+		return ctx, fmt.Errorf("external table %s: %w", name, err)
 	}
-	return clickhouse.GroupSet{Value: v}
+	for _, v := range values {
+		if err := t.Append(v); err != nil {
+			return ctx, fmt.Errorf("external table %s: %w", name, err)
+		}
+	}
+	return clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), nil
 }
 
 func firstNonEmpty(values ...string) string {

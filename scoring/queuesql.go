@@ -71,11 +71,11 @@ WHERE lead_phone NOT IN (SELECT phone FROM (` + latestDealsSQL + `) WHERE stage 
 ORDER BY score DESC, last_touch_at DESC, lead_phone, lead_ref
 LIMIT @limit`
 
-// leadTouchesSQL is, for the leads with the phones in @phones and those
-// without a phone with the refs in @refs (and possibly others), the
-// lead_id of the latest touch at or before @now naming one and the
-// utm_source of the earliest having one (ties as in scoresSQL); %s is the
-// touches.
+// leadTouchesSQL is, for the leads with the phones in queuePhonesTable
+// and those without a phone with the refs in queueRefsTable (and possibly
+// others), the lead_id of the latest touch at or before @now naming one
+// and the utm_source of the earliest having one (ties as in scoresSQL); %s
+// is the touches.
 const leadTouchesSQL = `
 SELECT
     lead_phone,
@@ -122,8 +122,8 @@ func newFastQueries(once bool) fastQueries {
 	pts := pointsOf("action")
 	var q fastQueries
 	q.topLeads = fmt.Sprintf(topLeadsSQL, scoreExpr(once, "@now"), pts, fmt.Sprintf(touchesFastSQL, "", ""))
-	q.leadTouches = fmt.Sprintf(leadTouchesSQL, fmt.Sprintf(touchesFastSQL, "AND phone IN @phones",
-		"AND (lead_phone IN @phones OR (lead_phone = '' AND lead_ref IN @refs))"))
+	q.leadTouches = fmt.Sprintf(leadTouchesSQL, fmt.Sprintf(touchesFastSQL, "AND phone IN "+queuePhonesTable,
+		"AND (lead_phone IN "+queuePhonesTable+" OR (lead_phone = '' AND lead_ref IN "+queueRefsTable+"))"))
 	converted := func(col string) string {
 		return fmt.Sprintf("AND %s IN (SELECT lead_phone FROM (%s))", col, convertedSQL)
 	}

@@ -145,10 +145,10 @@ FROM
     GROUP BY lead_phone
 )`
 
-// detailsSQL describes the leads with the phones in @phones: the name and
-// grade of the client, its responsible manager and the sources the ad
-// source is chosen from (client, earliest deal with a source), and the
-// manager of its newest deal with one (of two at the same time, the
+// detailsSQL describes the leads with the phones in queuePhonesTable: the
+// name and grade of the client, its responsible manager and the sources
+// the ad source is chosen from (client, earliest deal with a source), and
+// the manager of its newest deal with one (of two at the same time, the
 // smaller source and the larger manager).
 const detailsSQL = `
 SELECT phone, name, grade, c_source, c_manager, d_source, d_manager
@@ -158,12 +158,12 @@ FROM
     FROM
     (
         SELECT phone, name, c_source, c_manager
-        FROM (SELECT arrayJoin(@phones) AS phone)
+        FROM (SELECT value AS phone FROM ` + queuePhonesTable + `)
         ANY LEFT JOIN
         (
             SELECT phone, name, source AS c_source, manager AS c_manager
             FROM clients
-            WHERE phone IN @phoneset
+            WHERE phone IN ` + queuePhonesTable + `
             ORDER BY phone, version DESC
             LIMIT 1 BY phone
         ) USING phone
@@ -172,7 +172,7 @@ FROM
     (
         SELECT phone, toString(argMax(category, (valid_from, recorded_at, category))) AS grade
         FROM client_categories
-        WHERE phone IN @phoneset AND category != 'unknown'
+        WHERE phone IN ` + queuePhonesTable + ` AND category != 'unknown'
         GROUP BY phone
     ) USING phone
 )
@@ -183,6 +183,6 @@ ANY LEFT JOIN
         argMinIf(source, (created_at, source), source != '') AS d_source,
         argMaxIf(manager, (created_at, manager), manager != '') AS d_manager
     FROM (` + latestDealsSQL + `)
-    WHERE phone IN @phoneset
+    WHERE phone IN ` + queuePhonesTable + `
     GROUP BY phone
 ) USING phone`

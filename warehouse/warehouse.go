@@ -69,10 +69,11 @@ func Open(dsn string, opts Options) (*DB, error) {
 		opts.QueryTimeout = 30 * time.Second
 	}
 	copts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
-	// The analytics send sets of phones in the query text ("phone IN
-	// (...)"): a month's new leads can be 100,000 numbers, far past
-	// ClickHouse's defaults (256 KiB of SQL, 50,000 syntax tree nodes). A
-	// DSN may set its own.
+	// Room for long queries: the analytics send large sets of phones and
+	// calls as external tables, but a snapshot's chain of refresh ids (up
+	// to a day of them) still goes in the query text, and ClickHouse's
+	// defaults (256 KiB of SQL, 50,000 syntax tree nodes) are tight for
+	// the nested analytics queries. A DSN may set its own.
 	defaultSettings(copts, querySizeSettings)
 	if opts.Cluster != "" {
 		if !dbName.MatchString(opts.Cluster) {
