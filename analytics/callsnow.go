@@ -30,6 +30,9 @@ type callSource struct {
 	// cond holds, in the columns of callColumns. cond may use those
 	// columns.
 	calls func(cond string) string
+	// period is calls for a cond that bounds `at` to a range (a period):
+	// read from the rebuild's rows sorted by time.
+	period func(cond string) string
 	// contacts is, per client phone with calls or deals: first_contact,
 	// first_line_source and first_deal_source, as contactsSQL defines them.
 	contacts string
@@ -46,8 +49,9 @@ type callSource struct {
 const callColumns = `client_phone, provider, call_id, at, direction, answered, finished, answered_at, line_source, manager`
 
 var (
-	rawSource = callSource{calls: rawCallsSQL, contacts: contactsSQL}
-	nowSource = callSource{now: true, calls: nowCallsSQL, contacts: contactsNowSQL}
+	rawSource = callSource{calls: rawCallsSQL, period: rawCallsSQL, contacts: contactsSQL}
+	nowSource = callSource{now: true, calls: nowCallsSQL(callFactsRowsSQL), period: nowCallsSQL(callsByTimeRowsSQL),
+		contacts: contactsNowSQL}
 )
 
 // rawCallsSQL is callSource.calls through the calls view.
@@ -66,8 +70,10 @@ func rawCallsSQL(cond string) string {
         WHERE ` + cond
 }
 
-// nowCallsSQL is callSource.calls from the snapshot: a call is, in the
-// first of the three parts that knows it,
+// nowCallsSQL returns callSource.calls from the snapshot, reading the
+// rebuild's rows with rebuildRows (callFactsRowsSQL or callsByTimeRowsSQL,
+// whose %s is the condition):
+// a call is, in the first of the three parts that knows it,
 //
 //  1. touched since the snapshot's cutoff (events arrived since; the
 //     external table freshCallsTable): folded from calls_agg, found by key;
@@ -82,15 +88,12 @@ func rawCallsSQL(cond string) string {
 // without a phone are never listed by a refresh, and are left out of the
 // rebuild's rows here. cond is applied to the rebuild's rows where they
 // are read (under the aliases of callColumns), so that ClickHouse can use
-// the phone index and read the other columns only where it holds.
-func nowCallsSQL(cond string) string {
-	return `
-        SELECT phone AS client_phone, provider, call_id, contact_at AS at, direction, answered, finished, answered_at,
-            line_source, manager
-        FROM call_facts
-        WHERE generation = @gen AND version = @rebuilt AND phone != ''
-            AND (provider, call_id) NOT IN (` + touchedSinceSQL("@rebuilt") + `)
-            AND ` + cond + `
+// the table's index (phone, or time) and read the other columns only where
+// it holds.
+func nowCallsSQL(rebuildRows string) func(cond string) string {
+	return func(cond string) string {
+		return `
+` + fmt.Sprintf(rebuildRows, "(provider, call_id) NOT IN ("+touchedSinceSQL("@rebuilt")+") AND "+cond) + `
         UNION ALL
         SELECT ` + callColumns + `
         FROM
@@ -125,7 +128,25 @@ func nowCallsSQL(cond string) string {
             WHERE f_phone != ''
         )
         WHERE ` + cond
+	}
 }
+
+// callFactsRowsSQL is the rebuild's rows of calls with a phone from
+// call_facts, sorted by phone: for conditions on client_phone. %s is the
+// condition, on the columns of callColumns.
+const callFactsRowsSQL = `
+        SELECT phone AS client_phone, provider, call_id, contact_at AS at, direction, answered, finished,
+            answered_at, line_source, manager
+        FROM call_facts
+        WHERE generation = @gen AND version = @rebuilt AND phone != '' AND %s`
+
+// callsByTimeRowsSQL is the same rows from calls_by_time, sorted by time:
+// for conditions that bound at to a period.
+const callsByTimeRowsSQL = `
+        SELECT phone AS client_phone, provider, call_id, at, direction, answered, finished, answered_at,
+            line_source, manager
+        FROM calls_by_time
+        WHERE generation = @gen AND %s`
 
 // touchedSinceSQL is the calls with events that arrived at or after the
 // time in param (touchedSQL).
@@ -175,7 +196,7 @@ var contactsNowSQL = `
             SELECT client_phone AS phone,
                 minIf(at, at > toDateTime(0)) AS first_at,
                 argMinIf(line_source, (at, line_source), line_source != '' AND at > toDateTime(0)) AS source
-            FROM (` + nowCallsSQL("client_phone IN "+freshPhonesTable) + `)
+            FROM (` + nowCallsSQL(callFactsRowsSQL)("client_phone IN "+freshPhonesTable) + `)
             GROUP BY client_phone
         )
         ANY FULL JOIN (` + fmt.Sprintf(dealFactsSQL, "") + `) USING phone`

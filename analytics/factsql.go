@@ -24,6 +24,15 @@ SELECT
     toUInt8(f_answered > toDateTime(0) OR f_status != 'none' OR f_ended > toDateTime(0))
 FROM (` + fmt.Sprintf(foldedCallsSQL, "AND at < @cutoff") + `)`
 
+// callsByTimeRebuildSQL copies the rebuild's call facts of generation
+// @gen (as of @cutoff) of calls with a phone into calls_by_time.
+const callsByTimeRebuildSQL = `
+INSERT INTO calls_by_time (generation, at, phone, provider, call_id, direction, answered, finished, answered_at,
+    line_source, manager)
+SELECT generation, contact_at, phone, provider, call_id, direction, answered, finished, answered_at, line_source, manager
+FROM call_facts
+WHERE generation = @gen AND version = @cutoff AND phone != ''`
+
 // talkRootFromFactsSQL writes the talk-time snapshot of a rebuild from its
 // call facts (generation @gen, every row a call under its phone) and the
 // grade history that arrived before @cutoff (the first %s: "AND at <

@@ -63,7 +63,7 @@ FROM
     FROM
     (
         SELECT client_phone AS phone, provider, call_id, at, line_source
-        FROM (` + src.calls(missedCond+" AND at >= @start AND at < @end") + `)
+        FROM (` + src.period(missedCond+" AND at >= @start AND at < @end") + `)
     )
     ANY LEFT JOIN (` + src.contacts + `) USING phone
 )
@@ -81,8 +81,8 @@ const missedTable = "missed_calls"
 // it is ownerless, the manager of the latest answered call of its phone
 // before it that has one (of two in the same second, the larger manager).
 // The missed calls start at or after @start, so only the answered calls
-// since then can call them back, and only the ownerless clients' older
-// ones are read. Each phone's answered calls are gathered once, as sorted
+// since then can call them back (read as a period), and only the
+// ownerless clients' older ones are read (by phone). Each phone's answered calls are gathered once, as sorted
 // arrays, and searched per missed call; the epoch and the empty string
 // mean none. ClickHouse 18.16's lambdas cannot capture a column, so the
 // missed call's time goes in as a second array of the same length.
@@ -106,8 +106,15 @@ FROM
             arraySort(groupArrayIf(at, at > @start)) AS a_times,
             arrayReverseSort(groupArrayIf((at, manager), manager != '' AND
                 client_phone IN (SELECT phone FROM ` + missedTable + ` WHERE ownerless = 1))) AS a_managed
-        FROM (` + src.calls("answered = 1 AND client_phone IN (SELECT phone FROM "+missedTable+") AND (at > @start OR "+
-		"client_phone IN (SELECT phone FROM "+missedTable+" WHERE ownerless = 1))") + `)
+        FROM
+        (
+            SELECT client_phone, at, manager
+            FROM (` + src.period("answered = 1 AND at > @start AND client_phone IN (SELECT phone FROM "+missedTable+")") + `)
+            UNION ALL
+            SELECT client_phone, at, manager
+            FROM (` + src.calls("answered = 1 AND at <= @start AND "+
+		"client_phone IN (SELECT phone FROM "+missedTable+" WHERE ownerless = 1)") + `)
+        )
         GROUP BY client_phone
     ) USING client_phone
 )`

@@ -57,7 +57,7 @@ FROM
             FROM
             (
                 SELECT provider, call_id, client_phone AS phone, at, line_source
-                FROM (` + src.calls("direction = 'inbound' AND at >= @start AND at < @end") + `)
+                FROM (` + src.period("direction = 'inbound' AND at >= @start AND at < @end") + `)
             )
             ANY LEFT JOIN (` + src.contacts + `) USING phone
         )

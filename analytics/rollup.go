@@ -233,6 +233,7 @@ func (r *Rollup) rebuild(ctx context.Context, m refreshMarker) error {
 		clickhouse.Named("cutoff", m.cutoff), clickhouse.Named("zone", r.zone)}
 	for _, step := range []struct{ what, q string }{
 		{"call facts", callFactsRebuildSQL},
+		{"calls by time", callsByTimeRebuildSQL},
 		{"talk-time rollup", fmt.Sprintf(talkRootFromFactsSQL, "AND at < @cutoff", r.grains())},
 		{"phone rollup", phoneRootSQL},
 	} {

@@ -58,7 +58,7 @@ FROM
         answered,
         if(answered_at > toDateTime(0), answered_at, at) AS reach_at,
         manager
-    FROM (` + src.calls("at >= @start") + `)
+    FROM (` + src.period("at >= @start") + `)
     UNION ALL
     SELECT phone, created_at AS at, toUInt8(1) AS inbound, toUInt8(0) AS answered, created_at AS reach_at, '' AS manager
     FROM (` + latestDealsSQL + `)

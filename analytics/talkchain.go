@@ -30,9 +30,10 @@ import (
 
 // factsLayout is the layout of the call facts this callpulse writes, as
 // recorded in fact_refreshes: 1 since migration 0011 added the columns of
-// the missed-call and speed-to-lead queries. A generation of another
-// layout is read as no facts, so the next refresh rebuilds.
-const factsLayout = 1
+// the missed-call and speed-to-lead queries, 2 since the rebuild also
+// writes calls_by_time (0012). A generation of another layout is read as
+// no facts, so the next refresh rebuilds.
+const factsLayout = 2
 
 // refreshMarker is one row of talk_refreshes.
 type refreshMarker struct {

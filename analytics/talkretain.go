@@ -79,7 +79,7 @@ func (r *Rollup) dropStale(ctx context.Context) error {
 		case "talk_refreshes", "talk_rollup":
 			epoch, err := strconv.ParseUint(p.partition, 10, 64)
 			drop = err == nil && epoch < head.epoch && epochStale(epoch)
-		case "fact_refreshes", "phone_rollup", "call_facts":
+		case "fact_refreshes", "phone_rollup", "call_facts", "calls_by_time":
 			gen, err := strconv.ParseUint(p.partition, 10, 64)
 			drop = err == nil && gen < head.generation && genStale()
 		case "calls_agg":
@@ -109,7 +109,8 @@ type Partitions interface {
 
 // rollupTables are the rollup's tables, markers first: they are dropped
 // before the rows they describe.
-var rollupTables = []string{"talk_refreshes", "fact_refreshes", "calls_agg", "call_facts", "phone_rollup", "talk_rollup"}
+var rollupTables = []string{"talk_refreshes", "fact_refreshes", "calls_agg", "call_facts", "calls_by_time", "phone_rollup",
+	"talk_rollup"}
 
 func (r *Rollup) dropPartition(ctx context.Context, p partition) error {
 	if r.opts.Partitions != nil {
@@ -136,7 +137,8 @@ func (r *Rollup) partitions(ctx context.Context) ([]partition, error) {
 	}
 	rows, err := r.conn.Query(ctx, `SELECT DISTINCT table, partition FROM system.parts
 		WHERE database = currentDatabase() AND active
-			AND table IN ('talk_refreshes', 'fact_refreshes', 'talk_rollup', 'phone_rollup', 'call_facts', 'calls_agg')
+			AND table IN ('talk_refreshes', 'fact_refreshes', 'talk_rollup', 'phone_rollup', 'call_facts', 'calls_by_time',
+				'calls_agg')
 		ORDER BY table IN ('talk_refreshes', 'fact_refreshes') DESC, table, partition`)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions of the talk-time rollup: %w", err)
