@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -37,11 +38,18 @@ import (
 //     upper of the two middle values); 0 when no lead is reached.
 //   - Within SLA: reached leads with delay <= the callback SLA.
 
-// speedFactsSQL folds, per client phone, the calls and deals from the
-// period start on: the first inbound contact (inbound or unknown-direction
-// call, or deal creation) and the first answered call. A lead's contacts
-// all lie at or after its first contact, itself in the period, so nothing
-// earlier is needed.
+// leadPhonesSQL is the phones of the period's leads (first contact in
+// [@start, @end)) from src: those whose calls speedFactsSQL folds.
+func leadPhonesSQL(src callSource) string {
+	return `SELECT phone FROM (` + src.contacts + `) WHERE first_contact >= @start AND first_contact < @end`
+}
+
+// speedFactsSQL folds, per client phone of the period's leads (the
+// external table phonesTable), the calls and deals from the period start
+// on: the first inbound contact (inbound or unknown-direction call, or
+// deal creation) and the first answered call. A lead's contacts all lie at
+// or after its first contact, itself in the period, so nothing earlier is
+// needed.
 func speedFactsSQL(src callSource) string {
 	return `
 SELECT
@@ -58,11 +66,11 @@ FROM
         answered,
         if(answered_at > toDateTime(0), answered_at, at) AS reach_at,
         manager
-    FROM (` + src.period("at >= @start") + `)
+    FROM (` + src.calls("at >= @start AND client_phone IN "+phonesTable) + `)
     UNION ALL
     SELECT phone, created_at AS at, toUInt8(1) AS inbound, toUInt8(0) AS answered, created_at AS reach_at, '' AS manager
     FROM (` + latestDealsSQL + `)
-    WHERE phone != '' AND created_at >= @start
+    WHERE phone IN ` + phonesTable + ` AND created_at >= @start
 )
 GROUP BY phone`
 }
@@ -115,7 +123,7 @@ GROUP BY manager, source
 ORDER BY manager, source`
 }
 
-var speedQuery = sourced(speedSQL)
+var speedQuery, leadPhonesQuery = sourced(speedSQL), sourced(leadPhonesSQL)
 
 // SpeedRow is speed to lead of the leads of one manager and source.
 type SpeedRow struct {
@@ -138,24 +146,38 @@ type SpeedRow struct {
 // It reads the call facts and the phone rollup of the newest snapshot and
 // what changed since; without a snapshot it is SpeedToLeadRaw.
 func (s *Store) SpeedToLead(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	qctx, q, args, err := s.pick(ctx, speedQuery)
+	qctx, args, ok, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.speedToLead(qctx, q, args, p, sla, team)
+	if !ok {
+		return s.SpeedToLeadRaw(ctx, p, sla, team)
+	}
+	return s.speedToLead(qctx, nowSource, args, p, sla, team)
 }
 
 // SpeedToLeadRaw is SpeedToLead folding every stored call through the
 // calls view: the reference SpeedToLead is tested against.
 func (s *Store) SpeedToLeadRaw(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	return s.speedToLead(ctx, speedQuery.raw, nil, p, sla, team)
+	return s.speedToLead(ctx, rawSource, nil, p, sla, team)
 }
 
-func (s *Store) speedToLead(ctx context.Context, q string, args []any, p Period, sla time.Duration, team *Team) (
+// speedToLead reads the period's leads, then folds their calls and deals
+// (speedSQL), from src: a period's leads are few of the stored phones.
+func (s *Store) speedToLead(ctx context.Context, src callSource, args []any, p Period, sla time.Duration, team *Team) (
 	[]SpeedRow, error) {
 	start, end := p.bounds()
+	args = append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))
+	leads, err := s.leadPhones(ctx, src, args)
+	if err != nil || len(leads) == 0 {
+		return nil, err
+	}
+	qctx, err := withPhones(ctx, slices.Values(leads))
+	if err != nil {
+		return nil, err
+	}
 	from, to := managerMapping(team)
-	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end),
+	rows, err := s.conn.Query(qctx, pickForm(speedQuery, src), append(args,
 		clickhouse.Named("sla", int64(sla/time.Second)), clickhouse.Named("map_from", from),
 		clickhouse.Named("map_to", to))...)
 	if err != nil {
@@ -172,6 +194,27 @@ func (s *Store) speedToLead(ctx context.Context, q string, args []any, p Period,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read speed to lead: %w", err)
+	}
+	return out, nil
+}
+
+// leadPhones runs leadPhonesSQL.
+func (s *Store) leadPhones(ctx context.Context, src callSource, args []any) ([]string, error) {
+	rows, err := s.conn.Query(ctx, pickForm(leadPhonesQuery, src), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query the period's leads: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var phone string
+		if err := rows.Scan(&phone); err != nil {
+			return nil, fmt.Errorf("scan the period's leads: %w", err)
+		}
+		out = append(out, phone)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the period's leads: %w", err)
 	}
 	return out, nil
 }
