@@ -128,8 +128,7 @@ func checkLimit(limit int) error {
 }
 
 // topLeads returns the limit hottest open leads as of now, in the queue's
-// order, without their AboveThreshold, and their utm sources: first their
-// scores and last touches, then the rest for those leads only.
+// order, without their AboveThreshold, and their utm sources.
 func (s *Scorer) topLeads(ctx context.Context, now time.Time, limit int) ([]Lead, []string, error) {
 	rows, err := s.conn.Query(ctx, s.fast.topLeads, s.params(clickhouse.Named("now", now),
 		clickhouse.Named("limit", uint64(limit)))...)
@@ -137,54 +136,18 @@ func (s *Scorer) topLeads(ctx context.Context, now time.Time, limit int) ([]Lead
 		return nil, nil, fmt.Errorf("query call queue: %w", err)
 	}
 	defer rows.Close()
-	type leadKey struct{ phone, ref string }
-	leads, refs := []Lead{}, []leadKey{}
-	var phones, ids []string
+	leads, utm := []Lead{}, []string{}
 	for rows.Next() {
 		var l Lead
-		var k leadKey
-		if err := rows.Scan(&k.phone, &k.ref, &l.Score, &l.LastTouchAt); err != nil {
+		var ref, u string
+		if err := rows.Scan(&l.Phone, &ref, &l.Score, &l.LastTouchAt, &l.LeadID, &u); err != nil {
 			return nil, nil, fmt.Errorf("scan call queue: %w", err)
 		}
-		l.Phone, l.LastTouchAt = k.phone, l.LastTouchAt.UTC()
-		leads, refs = append(leads, l), append(refs, k)
-		if k.phone != "" {
-			phones = append(phones, k.phone)
-		} else {
-			ids = append(ids, k.ref)
-		}
+		l.LastTouchAt = l.LastTouchAt.UTC()
+		leads, utm = append(leads, l), append(utm, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read call queue: %w", err)
-	}
-	qctx, err := withStrings(ctx, queuePhonesTable, phones)
-	if err != nil {
-		return nil, nil, err
-	}
-	if qctx, err = withStrings(qctx, queueRefsTable, ids); err != nil {
-		return nil, nil, err
-	}
-	rows, err = s.conn.Query(qctx, s.fast.leadTouches, clickhouse.Named("now", now))
-	if err != nil {
-		return nil, nil, fmt.Errorf("query the touches of the call queue's leads: %w", err)
-	}
-	defer rows.Close()
-	type touched struct{ leadID, utm string }
-	byLead := map[leadKey]touched{}
-	for rows.Next() {
-		var k leadKey
-		var t touched
-		if err := rows.Scan(&k.phone, &k.ref, &t.leadID, &t.utm); err != nil {
-			return nil, nil, fmt.Errorf("scan the touches of a lead: %w", err)
-		}
-		byLead[k] = t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read the touches of the call queue's leads: %w", err)
-	}
-	utm := make([]string, len(leads))
-	for i, k := range refs {
-		leads[i].LeadID, utm[i] = byLead[k].leadID, byLead[k].utm
 	}
 	return leads, utm, nil
 }
@@ -305,14 +268,11 @@ func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[strin
 	return nil
 }
 
-// The external tables of the sets of phones and lead refs a query asks
-// about, each of one String column "value". They are sent with the query,
-// not as literals in its text, which ClickHouse 18.16 is slow to parse
+// queuePhonesTable is the external table of the phones a query asks
+// about, of one String column "value". It is sent with the query, not as
+// literals in its text, which ClickHouse 18.16 is slow to parse
 // (analytics/phoneset.go).
-const (
-	queuePhonesTable = "queue_phones"
-	queueRefsTable   = "queue_refs"
-)
+const queuePhonesTable = "queue_phones"
 
 // withStrings returns ctx with values attached as the external table name.
 func withStrings(ctx context.Context, name string, values []string) (context.Context, error) {

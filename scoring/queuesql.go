@@ -50,18 +50,22 @@ func pointsOf(a string) string {
 }
 
 // topLeadsSQL is the @limit hottest open leads with a touch at or before
-// @now, scored as of @now, in the queue's order, with their last touch:
-// %[1]s is the score (scoreExpr), %[2]s the points of a touch, %[3]s the
-// touches. The rest of what the queue shows of them (leadTouchesSQL) is
-// read for those leads only.
+// @now, scored as of @now, in the queue's order, with their last touch,
+// the lead_id of the latest touch naming one and the utm_source of the
+// earliest having one (ties as in scoresSQL): %[1]s is the score
+// (scoreExpr), %[2]s the points of a touch, %[3]s the touches. One pass
+// over the touches: the two extra aggregates cost less than reading the
+// touches again for the chosen leads.
 const topLeadsSQL = `
-SELECT lead_phone, lead_ref, score, last_touch_at
+SELECT lead_phone, lead_ref, score, last_touch_at, lead_id, utm_source
 FROM
 (
-    SELECT lead_phone, lead_ref, %[1]s AS score, max(at) AS last_touch_at
+    SELECT lead_phone, lead_ref, %[1]s AS score, max(at) AS last_touch_at,
+        argMaxIf(lead_id, (at, lead_id), lead_id != '') AS lead_id,
+        argMinIf(utm_source, (at, utm_source), utm_source != '') AS utm_source
     FROM
     (
-        SELECT lead_phone, lead_ref, action, at, %[2]s AS pts
+        SELECT lead_phone, lead_ref, lead_id, action, at, utm_source, %[2]s AS pts
         FROM (%[3]s)
         WHERE at <= @now
     )
@@ -70,21 +74,6 @@ FROM
 WHERE lead_phone NOT IN (SELECT phone FROM (` + latestDealsSQL + `) WHERE stage IN ('won', 'lost'))
 ORDER BY score DESC, last_touch_at DESC, lead_phone, lead_ref
 LIMIT @limit`
-
-// leadTouchesSQL is, for the leads with the phones in queuePhonesTable
-// and those without a phone with the refs in queueRefsTable (and possibly
-// others), the lead_id of the latest touch at or before @now naming one
-// and the utm_source of the earliest having one (ties as in scoresSQL); %s
-// is the touches.
-const leadTouchesSQL = `
-SELECT
-    lead_phone,
-    lead_ref,
-    argMaxIf(lead_id, (at, lead_id), lead_id != '') AS lead_id,
-    argMinIf(utm_source, (at, utm_source), utm_source != '') AS utm_source
-FROM (%s)
-WHERE at <= @now
-GROUP BY lead_phone, lead_ref`
 
 // convertedSQL is the leads that converted in (@from, @now] and when: the
 // earliest close of their won deals in the window.
@@ -114,7 +103,7 @@ FROM
 
 // fastQueries are the one-pass queries of a scoring mode.
 type fastQueries struct {
-	topLeads, leadTouches, threshold string
+	topLeads, threshold string
 }
 
 // newFastQueries returns the one-pass queries for OncePerAction once.
@@ -122,8 +111,6 @@ func newFastQueries(once bool) fastQueries {
 	pts := pointsOf("action")
 	var q fastQueries
 	q.topLeads = fmt.Sprintf(topLeadsSQL, scoreExpr(once, "@now"), pts, fmt.Sprintf(touchesFastSQL, "", ""))
-	q.leadTouches = fmt.Sprintf(leadTouchesSQL, fmt.Sprintf(touchesFastSQL, "AND phone IN "+queuePhonesTable,
-		"AND (lead_phone IN "+queuePhonesTable+" OR (lead_phone = '' AND lead_ref IN "+queueRefsTable+"))"))
 	converted := func(col string) string {
 		return fmt.Sprintf("AND %s IN (SELECT lead_phone FROM (%s))", col, convertedSQL)
 	}
