@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chcluster"
@@ -96,62 +95,6 @@ func TestScaleOut(t *testing.T) {
 		checkTalkTime(t, "r1 back, "+name, d)
 		if got := reports(t, d); !reflect.DeepEqual(got, want) {
 			t.Errorf("r1 back, %s: reports differ from those while r1 was down:\n got %s\nwant %s", name, got, want)
-		}
-	}
-	checkRollupsOnCluster(t, c.DSN(0, database))
-}
-
-// checkRollupsOnCluster refreshes the rollups through the Distributed
-// tables and checks that the follow-up queries read from them (the call
-// facts, calls_by_time, the phone rollup, with the external tables they
-// send) equal their raw forms: the daemons' reports alone would not tell,
-// since the raw forms answer the same when the rollups cannot be read.
-func checkRollupsOnCluster(t *testing.T, dsn string) {
-	t.Helper()
-	db, err := warehouse.Open(dsn, warehouse.Options{Cluster: chcluster.Name, QueryTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	loc, err := time.LoadLocation("Europe/Moscow")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: loc, Margin: time.Nanosecond,
-		RebuildEvery: time.Nanosecond}).Refresh(ctx); err != nil {
-		t.Fatalf("rebuild the rollups on the cluster: %v", err)
-	}
-	store := analytics.NewStore(db.Conn(), loc)
-	from := time.Date(2026, 11, 20, 0, 0, 0, 0, loc)
-	p := analytics.Period{From: from, To: from.AddDate(0, 0, 1)}
-	sla := analytics.DefaultCallbackSLA
-	for _, q := range []struct {
-		name      string
-		fast, raw func() (any, error)
-	}{
-		{"missed calls", func() (any, error) { return store.Missed(ctx, p, false, sla) },
-			func() (any, error) { return store.MissedRaw(ctx, p, false, sla) }},
-		{"speed to lead", func() (any, error) { return store.SpeedToLead(ctx, p, sla, nil) },
-			func() (any, error) { return store.SpeedToLeadRaw(ctx, p, sla, nil) }},
-		{"repeat callers", func() (any, error) { return store.RepeatCallers(ctx, p) },
-			func() (any, error) { return store.RepeatCallersRaw(ctx, p) }},
-		{"sources", func() (any, error) { return store.Sources(ctx, p) },
-			func() (any, error) { return store.SourcesRaw(ctx, p) }},
-	} {
-		got, err := q.fast()
-		if err != nil {
-			t.Fatalf("%s from the rollups on the cluster: %v", q.name, err)
-		}
-		want, err := q.raw()
-		if err != nil {
-			t.Fatalf("%s (raw) on the cluster: %v", q.name, err)
-		}
-		if reflect.ValueOf(want).Len() == 0 {
-			t.Errorf("%s on the cluster: no rows to compare", q.name)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s on the cluster: rollups\n %+v\nraw\n %+v", q.name, got, want)
 		}
 	}
 }
