@@ -2,8 +2,10 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -25,6 +27,9 @@ const (
 	deltaTimeout = 5 * time.Minute
 	// rebuildTimeout bounds building a root from calls_agg.
 	rebuildTimeout = time.Hour
+	// quorumTimeout bounds the wait of a replicated refresh's insert for
+	// the other replicas to fetch its rows (RollupOptions.Replicated).
+	quorumTimeout = time.Minute
 )
 
 // RollupOptions tune the talk-time rollup refresher. The zero value means
@@ -58,6 +63,15 @@ type RollupOptions struct {
 	// tables (the Distributed tables have no parts). Nil: system.parts of
 	// the connection's database, for a single server.
 	Partitions Partitions
+	// Replicated says the tables are replicated (clickhouse.cluster). A
+	// refresh then runs only while every replica is active, and each of
+	// its inserts returns only once every replica holds its rows
+	// (insert_quorum). Whichever replica a later statement reads —
+	// ClickHouse may pick one per query — has them: the rebuild reads back
+	// the call facts it wrote, and a replica that shows a refresh's marker,
+	// even one that was down and is catching up, holds the rows the marker
+	// stands for.
+	Replicated bool
 	// Logger receives a line per root and every failure.
 	Logger *slog.Logger
 }
@@ -105,9 +119,21 @@ func NewRollup(conn driver.Conn, opts RollupOptions) *Rollup {
 func (r *Rollup) Run(ctx context.Context) error {
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
+	waiting := false // for replicas: said once, not at every tick
 	for {
-		if _, err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+		_, err := r.Refresh(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, ErrReplicasInactive):
+			if !waiting {
+				r.log.Warn("analytics rollups not refreshed until every replica is active", "err", err)
+			}
+			waiting = true
+		case err != nil:
 			r.log.Warn("analytics rollup refresh failed", "err", err)
+		case waiting:
+			r.log.Info("analytics rollups refreshed again: every replica is active")
+			waiting = false
 		}
 		select {
 		case <-ctx.Done():
@@ -135,6 +161,11 @@ const (
 // with its chain into a new root once the chain is MaxChain long or keeps
 // the days of another zone. Then it drops what no snapshot needs any more.
 func (r *Rollup) Refresh(ctx context.Context) (RefreshKind, error) {
+	settings, err := r.writeSettings(ctx)
+	if err != nil {
+		return RefreshNone, err
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	markers, err := loadRefreshes(ctx, r.conn)
 	if err != nil {
 		return RefreshNone, err
@@ -152,7 +183,7 @@ func (r *Rollup) Refresh(ctx context.Context) (RefreshKind, error) {
 	var kind RefreshKind
 	if !ok || (r.opts.RebuildEvery > 0 && cutoff.Sub(head.rebuilt) >= r.opts.RebuildEvery) {
 		kind, m.epoch, m.rebuilt, m.generation = RefreshRebuild, m.id, cutoff, m.id
-		if err := r.rebuild(ctx, m); err != nil {
+		if err := r.rebuild(ctx, m, settings); err != nil {
 			return RefreshNone, err
 		}
 	} else {
@@ -218,17 +249,50 @@ func (r *Rollup) dayZone() string {
 	return r.zone
 }
 
+// ErrReplicasInactive is what Refresh returns with Replicated while a
+// replica of a table is not active (down, or not replicating): nothing is
+// refreshed until every replica is back, so that no replica ever shows a
+// refresh without its rows. Queries stay exact meanwhile; they fold what
+// arrived since the last snapshot themselves, which takes longer the
+// longer the outage.
+var ErrReplicasInactive = errors.New("not every replica is active")
+
+// writeSettings are the settings of a refresh's statements: with
+// Replicated, a write quorum of every replica, or ErrReplicasInactive.
+// (A replica that dies during an insert fails the refresh after
+// quorumTimeout; the next one waits for it.)
+func (r *Rollup) writeSettings(ctx context.Context) (clickhouse.Settings, error) {
+	settings := clickhouse.Settings{}
+	if !r.opts.Replicated {
+		return settings, nil
+	}
+	var active, total uint64
+	if err := r.conn.QueryRow(ctx, `SELECT toUInt64(min(active_replicas)), toUInt64(max(total_replicas))
+		FROM system.replicas WHERE database = currentDatabase()`).Scan(&active, &total); err != nil {
+		return nil, fmt.Errorf("count active replicas: %w", err)
+	}
+	if active < total {
+		return nil, fmt.Errorf("refresh the rollups: %w (%d of %d)", ErrReplicasInactive, active, total)
+	}
+	if total > 1 {
+		settings["insert_quorum"] = int(total)
+		settings["insert_quorum_timeout"] = int(quorumTimeout / time.Millisecond)
+	}
+	return settings, nil
+}
+
 // rebuild writes a root as of m.cutoff, and generation m.generation of the
 // call facts and the phone rollup, from calls_agg: first every call's
 // facts, then both rollups from them. Folding every call may exceed the
-// memory limit, so its GROUP BY may spill to disk.
-func (r *Rollup) rebuild(ctx context.Context, m refreshMarker) error {
+// memory limit, so its GROUP BY may spill to disk. settings are the
+// refresh's (writeSettings).
+func (r *Rollup) rebuild(ctx context.Context, m refreshMarker, settings clickhouse.Settings) error {
 	ctx, cancel := context.WithTimeout(ctx, rebuildTimeout)
 	defer cancel()
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"max_bytes_before_external_group_by": 1 << 30,
-		"max_execution_time":                 int(rebuildTimeout / time.Second),
-	}))
+	settings = maps.Clone(settings)
+	settings["max_bytes_before_external_group_by"] = 1 << 30
+	settings["max_execution_time"] = int(rebuildTimeout / time.Second)
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	args := []any{clickhouse.Named("id", m.id), clickhouse.Named("gen", m.generation),
 		clickhouse.Named("cutoff", m.cutoff), clickhouse.Named("zone", r.zone)}
 	for _, step := range []struct{ what, q string }{

@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chcluster"
@@ -78,6 +80,7 @@ func TestScaleOut(t *testing.T) {
 		send(i, body)
 	}
 	drained()
+	checkRefreshWaits(t, c, database)
 	checkTalkTime(t, "r1 down, daemon 1", d1)
 	checkTalkTime(t, "r1 down, daemon 2", d2)
 	want := reports(t, d2)
@@ -96,6 +99,94 @@ func TestScaleOut(t *testing.T) {
 		if got := reports(t, d); !reflect.DeepEqual(got, want) {
 			t.Errorf("r1 back, %s: reports differ from those while r1 was down:\n got %s\nwant %s", name, got, want)
 		}
+	}
+	// The check's rebuild runs alone: refreshes at once on the same table
+	// wait for each other's quorum, and one of them fails.
+	for _, d := range []*daemon{d1, d2, only1} {
+		d.stop()
+	}
+	checkRollupsOnCluster(t, c, database)
+}
+
+// checkRollupsOnCluster rebuilds the rollups through the Distributed
+// tables and checks at once that the follow-up queries read from them (the
+// call facts, calls_by_time, the phone rollup, with the external tables
+// they send) equal their raw forms. ClickHouse picks the replica of each
+// statement, so this holds only if every write of the refresh is on every
+// replica when the next statement runs (RollupOptions.Replicated): the
+// rebuild reads back what it wrote, and the reads follow the marker. The
+// daemons' reports alone would not tell, since the raw forms answer the
+// same when the rollups cannot be read.
+func checkRollupsOnCluster(t *testing.T, c *chcluster.Cluster, database string) {
+	t.Helper()
+	db, err := warehouse.Open(c.DSN(0, database), warehouse.Options{Cluster: chcluster.Name, QueryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitActive(ctx, database); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: loc, Margin: time.Nanosecond,
+		RebuildEvery: time.Nanosecond, Replicated: true, Partitions: db}).Refresh(ctx); err != nil {
+		t.Fatalf("rebuild the rollups on the cluster: %v", err)
+	}
+	store := analytics.NewStore(db.Conn(), loc)
+	from := time.Date(2026, 11, 20, 0, 0, 0, 0, loc)
+	p := analytics.Period{From: from, To: from.AddDate(0, 0, 1)}
+	sla := analytics.DefaultCallbackSLA
+	for _, q := range []struct {
+		name      string
+		fast, raw func() (any, error)
+	}{
+		{"missed calls", func() (any, error) { return store.Missed(ctx, p, false, sla) },
+			func() (any, error) { return store.MissedRaw(ctx, p, false, sla) }},
+		{"speed to lead", func() (any, error) { return store.SpeedToLead(ctx, p, sla, nil) },
+			func() (any, error) { return store.SpeedToLeadRaw(ctx, p, sla, nil) }},
+		{"repeat callers", func() (any, error) { return store.RepeatCallers(ctx, p) },
+			func() (any, error) { return store.RepeatCallersRaw(ctx, p) }},
+		{"sources", func() (any, error) { return store.Sources(ctx, p) },
+			func() (any, error) { return store.SourcesRaw(ctx, p) }},
+	} {
+		got, err := q.fast()
+		if err != nil {
+			t.Fatalf("%s from the rollups on the cluster: %v", q.name, err)
+		}
+		want, err := q.raw()
+		if err != nil {
+			t.Fatalf("%s (raw) on the cluster: %v", q.name, err)
+		}
+		if reflect.ValueOf(want).Len() == 0 {
+			t.Errorf("%s on the cluster: no rows to compare", q.name)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s on the cluster: rollups\n %+v\nraw\n %+v", q.name, got, want)
+		}
+	}
+}
+
+// checkRefreshWaits checks that with a replica down the rollups are not
+// refreshed: once back, that replica would fetch a refresh's marker and
+// rows in any order, and show the marker without its rows meanwhile.
+func checkRefreshWaits(t *testing.T, c *chcluster.Cluster, database string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.WaitInactive(ctx, 0, database); err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.Open(c.DSN(1, database), warehouse.Options{Cluster: chcluster.Name, QueryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = analytics.NewRollup(db.Conn(), analytics.RollupOptions{Replicated: true, Margin: time.Nanosecond}).Refresh(ctx)
+	if !errors.Is(err, analytics.ErrReplicasInactive) {
+		t.Errorf("refresh with r1 down: %v, want %v", err, analytics.ErrReplicasInactive)
 	}
 }
 

@@ -16,14 +16,16 @@ import (
 // what ClickHouse holds.
 //
 // max_replica_delay_for_distributed_queries = 0: a query through a
-// Distributed table always reads the replica on the server the daemon is
-// connected to (every replica holds everything), never another one.
+// Distributed table on a server that finds itself in remote_servers reads
+// its own replica (every replica holds everything), never another one.
 // ClickHouse's default passes the query to another replica when the local
 // one lags by 300 s or more, and 18.16 then runs it as a remote query
 // against itself if no other replica is up, where the tables inside
 // subqueries resolve in the wrong database and a cancelled query crashed
-// the server in our tests. A lagging replica is read as it is; see
-// docs/operations.md, "Scale-out".
+// the server in our tests. A lagging replica is read as it is. A server
+// that does not find itself there (NAT, service addresses) picks a replica
+// per query; the rollups do not depend on which (analytics.RollupOptions.
+// Replicated). See docs/operations.md, "Scale-out".
 func clusterSettings(o *clickhouse.Options) {
 	defaultSettings(o, clickhouse.Settings{
 		"insert_distributed_sync":                   1,

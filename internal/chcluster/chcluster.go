@@ -88,6 +88,7 @@ func serverConfig(zkPort int, ports []int, i, interserverPort int, database stri
 <interserver_http_host>127.0.0.1</interserver_http_host><interserver_http_port>%d</interserver_http_port>
 <zookeeper><node><host>127.0.0.1</host><port>%d</port></node><session_timeout_ms>2000</session_timeout_ms></zookeeper>
 <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+<merge_tree><zookeeper_session_expiration_check_period>1</zookeeper_session_expiration_check_period></merge_tree>
 <macros><shard>01</shard><replica>r%d</replica></macros>
 <remote_servers><%s><shard><internal_replication>true</internal_replication>%s</shard></%s></remote_servers>
 `, interserverPort, zkPort, i+1, Name, replicas.String(), Name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 )
@@ -22,11 +23,21 @@ type Digest struct {
 // drops rows on one replica before the other); the next round syncs it.
 const maxConvergeRounds = 10
 
-// Converge syncs every replica (Sync) and compares the digests of every
-// replicated table of database on all of them, until they agree, and
+// activeWithin bounds how long Converge waits for every replica to be
+// active: a replica restarted right after a SIGKILL waits for ZooKeeper
+// to expire its old session, then retries (zookeeper_session_expiration_
+// check_period, one second in these servers).
+const activeWithin = 2 * time.Minute
+
+// Converge waits until every replicated table of database is active on
+// every replica (WaitActive), syncs every replica (Sync) and compares the
+// digests of every replicated table on all of them, until they agree, and
 // returns them. It fails if they still differ after a few rounds: the
 // replicas did not converge.
 func (c *Cluster) Converge(ctx context.Context, database string) (map[string]Digest, error) {
+	if err := c.WaitActive(ctx, database); err != nil {
+		return nil, err
+	}
 	var last []map[string]Digest
 	for range maxConvergeRounds {
 		if err := c.Sync(ctx, database); err != nil {
@@ -49,6 +60,88 @@ func (c *Cluster) Converge(ctx context.Context, database string) (map[string]Dig
 		}
 	}
 	return nil, fmt.Errorf("replicas of %s did not converge in %d rounds: %v", database, maxConvergeRounds, last)
+}
+
+// WaitActive waits until, on every replica, every replicated table of
+// database is replicating (not read-only) and sees all its replicas
+// active. A table that cannot start replicating (a replica restarted
+// before ZooKeeper expired its old session) neither fetches nor takes
+// inserts, yet SYSTEM SYNC REPLICA returns at once on it.
+func (c *Cluster) WaitActive(ctx context.Context, database string) error {
+	return c.poll(ctx, "every replica active", func(ctx context.Context) (bool, error) {
+		for _, r := range c.Replicas {
+			if n, err := inactiveTables(ctx, r.Addr(), database); err != nil || n > 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// WaitInactive waits until every other replica sees replica i inactive in
+// every replicated table of database (after ZooKeeper expired the
+// session of a stopped replica).
+func (c *Cluster) WaitInactive(ctx context.Context, i int, database string) error {
+	return c.poll(ctx, "replica "+c.Replicas[i].Addr()+" seen inactive", func(ctx context.Context) (bool, error) {
+		for j, r := range c.Replicas {
+			if j == i {
+				continue
+			}
+			if n, err := fullyActiveTables(ctx, r.Addr(), database); err != nil || n > 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// poll checks done every 100 ms until it holds, for at most activeWithin.
+func (c *Cluster) poll(ctx context.Context, what string, done func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, activeWithin)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := done(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no %s within %s: %w", what, activeWithin, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// fullyActiveTables counts the replicated tables of database on the server
+// at addr that see all their replicas active.
+func fullyActiveTables(ctx context.Context, addr, database string) (uint64, error) {
+	return countTables(ctx, addr, database, "active_replicas = total_replicas")
+}
+
+// inactiveTables counts the replicated tables of database on the server at
+// addr that are read-only or miss an active replica.
+func inactiveTables(ctx context.Context, addr, database string) (uint64, error) {
+	return countTables(ctx, addr, database, "is_readonly OR is_session_expired OR active_replicas < total_replicas")
+}
+
+// countTables counts the replicated tables of database on the server at
+// addr whose system.replicas row meets cond.
+func countTables(ctx context.Context, addr, database, cond string) (uint64, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.replicas WHERE database = ? AND ("+cond+")", database).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count tables where %s: %w", cond, err)
+	}
+	return n, nil
 }
 
 // digests computes the Digest of every replicated table of database on the
