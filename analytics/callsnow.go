@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -19,13 +20,12 @@ import (
 // ever stored: at 10M calls, seconds instead of minutes or running out of
 // memory (docs/performance.md).
 //
-// A query is built from both (sourced); Store.pick chooses the form and
-// gives the snapshot's parameters @gen, @rebuilt and @cutoff, and the
-// external tables of what changed since its cutoff.
+// A query is built from both (sourced). Store.reading chooses the form: a
+// reading of the newest snapshot carries its parameters @gen, @rebuilt and
+// @cutoff, and the external tables of what changed since its cutoff.
 
 // callSource is where a query reads calls and first contacts.
 type callSource struct {
-	now bool // the snapshot's source
 	// calls is every call with a client phone, as it is now, for which
 	// cond holds, in the columns of callColumns. cond may use those
 	// columns.
@@ -50,7 +50,7 @@ const callColumns = `client_phone, provider, call_id, at, direction, answered, f
 
 var (
 	rawSource = callSource{calls: rawCallsSQL, period: rawCallsSQL, contacts: contactsSQL}
-	nowSource = callSource{now: true, calls: nowCallsSQL(callFactsRowsSQL), period: nowCallsSQL(callsByTimeRowsSQL),
+	nowSource = callSource{calls: nowCallsSQL(callFactsRowsSQL), period: nowCallsSQL(callsByTimeRowsSQL),
 		contacts: contactsNowSQL}
 )
 
@@ -209,27 +209,60 @@ func sourced(q func(callSource) string) sourcedQuery {
 	return sourcedQuery{raw: q(rawSource), now: q(nowSource)}
 }
 
-// snapshot prepares the queries of nowSource over the newest snapshot
-// with facts: their parameters, and ctx with the external tables of what
-// changed since (freshSQL). ok is false when there is no snapshot yet.
-func (s *Store) snapshot(ctx context.Context) (_ context.Context, args []any, ok bool, err error) {
+// A reading is what a follow-up query reads: the newest snapshot with
+// facts and what changed since (now: ctx carries the external tables of
+// freshSQL, args the snapshot's parameters), or the calls view (the *Raw
+// references, and what runs before the first snapshot).
+type reading struct {
+	ctx  context.Context
+	args []any
+	now  bool
+}
+
+// rawReading reads through the calls view.
+func rawReading(ctx context.Context) reading { return reading{ctx: ctx} }
+
+// form is q's form for r.
+func (r reading) form(q sourcedQuery) string {
+	if r.now {
+		return q.now
+	}
+	return q.raw
+}
+
+// with is r's parameters followed by more; r's own stay as they are.
+func (r reading) with(more ...any) []any { return append(slices.Clip(r.args), more...) }
+
+// reading is the reading of the newest snapshot with facts, or the raw one
+// when there is no snapshot yet.
+func (s *Store) reading(ctx context.Context) (reading, error) {
 	head, _, ok, err := factsSnapshot(ctx, s.conn)
 	if err != nil || !ok {
-		return ctx, nil, false, err
+		return rawReading(ctx), err
 	}
-	args = []any{clickhouse.Named("gen", head.generation), clickhouse.Named("rebuilt", head.rebuilt),
+	args := []any{clickhouse.Named("gen", head.generation), clickhouse.Named("rebuilt", head.rebuilt),
 		clickhouse.Named("cutoff", head.cutoff)}
+	fresh, err := s.freshTables(ctx, args)
+	if err != nil {
+		return reading{}, err
+	}
+	return reading{ctx: clickhouse.Context(ctx, clickhouse.WithExternalTable(fresh...)), args: args, now: true}, nil
+}
+
+// freshTables reads what changed since the snapshot of args (freshSQL)
+// into the external tables of the calls and the phones.
+func (s *Store) freshTables(ctx context.Context, args []any) ([]*ext.Table, error) {
 	calls, err := ext.NewTable(freshCallsTable, ext.Column("provider", "String"), ext.Column("call_id", "String"))
 	if err != nil {
-		return ctx, nil, false, fmt.Errorf("external table of fresh calls: %w", err)
+		return nil, fmt.Errorf("external table of fresh calls: %w", err)
 	}
 	phones, err := ext.NewTable(freshPhonesTable, ext.Column("phone", "String"))
 	if err != nil {
-		return ctx, nil, false, fmt.Errorf("external table of fresh phones: %w", err)
+		return nil, fmt.Errorf("external table of fresh phones: %w", err)
 	}
 	rows, err := s.conn.Query(ctx, freshSQL, args...)
 	if err != nil {
-		return ctx, nil, false, fmt.Errorf("query calls changed since the snapshot: %w", err)
+		return nil, fmt.Errorf("query calls changed since the snapshot: %w", err)
 	}
 	defer rows.Close()
 	seen := map[string]bool{}
@@ -237,41 +270,22 @@ func (s *Store) snapshot(ctx context.Context) (_ context.Context, args []any, ok
 		var provider, callID string
 		var phs []string
 		if err := rows.Scan(&provider, &callID, &phs); err != nil {
-			return ctx, nil, false, fmt.Errorf("scan call changed since the snapshot: %w", err)
+			return nil, fmt.Errorf("scan call changed since the snapshot: %w", err)
 		}
 		if err := calls.Append(provider, callID); err != nil {
-			return ctx, nil, false, fmt.Errorf("external table of fresh calls: %w", err)
+			return nil, fmt.Errorf("external table of fresh calls: %w", err)
 		}
 		for _, ph := range phs {
 			if ph != "" && !seen[ph] {
 				seen[ph] = true
 				if err := phones.Append(ph); err != nil {
-					return ctx, nil, false, fmt.Errorf("external table of fresh phones: %w", err)
+					return nil, fmt.Errorf("external table of fresh phones: %w", err)
 				}
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return ctx, nil, false, fmt.Errorf("read calls changed since the snapshot: %w", err)
+		return nil, fmt.Errorf("read calls changed since the snapshot: %w", err)
 	}
-	return clickhouse.Context(ctx, clickhouse.WithExternalTable(calls, phones)), args, true, nil
-}
-
-// pick returns q's form for the newest snapshot with facts, its
-// parameters and ctx with its external tables; or q's raw form when there
-// is no snapshot yet.
-func (s *Store) pick(ctx context.Context, q sourcedQuery) (context.Context, string, []any, error) {
-	qctx, args, ok, err := s.snapshot(ctx)
-	if err != nil || !ok {
-		return ctx, q.raw, nil, err
-	}
-	return qctx, q.now, args, nil
-}
-
-// pickForm is q's form for src.
-func pickForm(q sourcedQuery, src callSource) string {
-	if src.now {
-		return q.now
-	}
-	return q.raw
+	return []*ext.Table{calls, phones}, nil
 }

@@ -150,20 +150,17 @@ type MissedCall struct {
 // It reads the call facts and the phone rollup of the newest snapshot and
 // what changed since; without a snapshot it is MissedRaw.
 func (s *Store) Missed(ctx context.Context, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
-	qctx, args, ok, err := s.snapshot(ctx)
+	r, err := s.reading(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return s.MissedRaw(ctx, p, openOnly, sla)
-	}
-	return s.missed(qctx, nowSource, args, p, openOnly, sla)
+	return s.missed(r, p, openOnly, sla)
 }
 
 // MissedRaw is Missed through the calls view, folding every stored call:
 // the reference Missed is tested against.
 func (s *Store) MissedRaw(ctx context.Context, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
-	return s.missed(ctx, rawSource, nil, p, openOnly, sla)
+	return s.missed(rawReading(ctx), p, openOnly, sla)
 }
 
 // missedCall is a missed call as missedCallsSQL reads it.
@@ -182,17 +179,15 @@ type callback struct {
 	lastManager string
 }
 
-// missed reads the period's missed calls, then their callbacks, from src,
-// and applies the owner and source rules.
-func (s *Store) missed(ctx context.Context, src callSource, args []any, p Period, openOnly bool, sla time.Duration) (
-	[]MissedCall, error) {
-	start, end := p.bounds()
-	calls, err := s.missedCalls(ctx, src, append(slices.Clip(args), clickhouse.Named("start", start),
-		clickhouse.Named("end", end)))
+// missed reads the period's missed calls, then their callbacks, and
+// applies the owner and source rules.
+func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
+	calls, err := s.missedCalls(r, p)
 	if err != nil {
 		return nil, err
 	}
-	callbacks, err := s.callbacks(ctx, src, append(args, clickhouse.Named("start", start)), calls)
+	start, _ := p.bounds()
+	callbacks, err := s.callbacks(r, start, calls)
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +215,10 @@ func (s *Store) missed(ctx context.Context, src callSource, args []any, p Period
 
 // missedCalls runs missedCallsSQL: the period's missed calls, ordered by
 // time, then provider and call id.
-func (s *Store) missedCalls(ctx context.Context, src callSource, args []any) ([]missedCall, error) {
-	rows, err := s.conn.Query(ctx, pickForm(missedCallsQuery, src), args...)
+func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
+	start, end := p.bounds()
+	rows, err := s.conn.Query(r.ctx, r.form(missedCallsQuery),
+		r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query missed calls: %w", err)
 	}
@@ -244,8 +241,8 @@ func (s *Store) missedCalls(ctx context.Context, src callSource, args []any) ([]
 	return out, nil
 }
 
-// callbacks runs callbacksSQL for calls.
-func (s *Store) callbacks(ctx context.Context, src callSource, args []any, calls []missedCall) (map[callKey]callback, error) {
+// callbacks runs callbacksSQL for calls, missed since start.
+func (s *Store) callbacks(r reading, start time.Time, calls []missedCall) (map[callKey]callback, error) {
 	out := make(map[callKey]callback, len(calls))
 	if len(calls) == 0 {
 		return out, nil
@@ -260,7 +257,8 @@ func (s *Store) callbacks(ctx context.Context, src callSource, args []any, calls
 			return nil, fmt.Errorf("external table of missed calls: %w", err)
 		}
 	}
-	rows, err := s.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(missed)), pickForm(callbacksQuery, src), args...)
+	rows, err := s.conn.Query(clickhouse.Context(r.ctx, clickhouse.WithExternalTable(missed)), r.form(callbacksQuery),
+		r.with(clickhouse.Named("start", start))...)
 	if err != nil {
 		return nil, fmt.Errorf("query callbacks of %d missed calls: %w", len(calls), err)
 	}

@@ -56,22 +56,22 @@ type RefusalRow struct {
 // rollup of the newest snapshot and what changed since; without a
 // snapshot it is RefusalsRaw.
 func (s *Store) Refusals(ctx context.Context, p Period) ([]RefusalRow, error) {
-	qctx, q, args, err := s.pick(ctx, refusalsQuery)
+	r, err := s.reading(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.refusals(qctx, q, args, p)
+	return s.refusals(r, p)
 }
 
 // RefusalsRaw is Refusals folding every stored call through the calls
 // view: the reference Refusals is tested against.
 func (s *Store) RefusalsRaw(ctx context.Context, p Period) ([]RefusalRow, error) {
-	return s.refusals(ctx, refusalsQuery.raw, nil, p)
+	return s.refusals(rawReading(ctx), p)
 }
 
-func (s *Store) refusals(ctx context.Context, q string, args []any, p Period) ([]RefusalRow, error) {
+func (s *Store) refusals(r reading, p Period) ([]RefusalRow, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))...)
+	rows, err := s.conn.Query(r.ctx, r.form(refusalsQuery), r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query refusals: %w", err)
 	}

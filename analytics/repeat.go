@@ -87,22 +87,22 @@ type RepeatCall struct {
 // It reads the call facts of the newest snapshot and what changed since;
 // without a snapshot it is RepeatCallersRaw.
 func (s *Store) RepeatCallers(ctx context.Context, p Period) ([]RepeatCall, error) {
-	qctx, q, args, err := s.pick(ctx, repeatQuery)
+	r, err := s.reading(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.repeatCallers(qctx, q, args, p)
+	return s.repeatCallers(r, p)
 }
 
 // RepeatCallersRaw is RepeatCallers folding every stored call through the
 // calls view: the reference RepeatCallers is tested against.
 func (s *Store) RepeatCallersRaw(ctx context.Context, p Period) ([]RepeatCall, error) {
-	return s.repeatCallers(ctx, repeatQuery.raw, nil, p)
+	return s.repeatCallers(rawReading(ctx), p)
 }
 
-func (s *Store) repeatCallers(ctx context.Context, q string, args []any, p Period) ([]RepeatCall, error) {
+func (s *Store) repeatCallers(r reading, p Period) ([]RepeatCall, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(ctx, q, append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))...)
+	rows, err := s.conn.Query(r.ctx, r.form(repeatQuery), r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query repeat callers: %w", err)
 	}

@@ -146,40 +146,36 @@ type SpeedRow struct {
 // It reads the call facts and the phone rollup of the newest snapshot and
 // what changed since; without a snapshot it is SpeedToLeadRaw.
 func (s *Store) SpeedToLead(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	qctx, args, ok, err := s.snapshot(ctx)
+	r, err := s.reading(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return s.SpeedToLeadRaw(ctx, p, sla, team)
-	}
-	return s.speedToLead(qctx, nowSource, args, p, sla, team)
+	return s.speedToLead(r, p, sla, team)
 }
 
 // SpeedToLeadRaw is SpeedToLead folding every stored call through the
 // calls view: the reference SpeedToLead is tested against.
 func (s *Store) SpeedToLeadRaw(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	return s.speedToLead(ctx, rawSource, nil, p, sla, team)
+	return s.speedToLead(rawReading(ctx), p, sla, team)
 }
 
 // speedToLead reads the period's leads, then folds their calls and deals
-// (speedSQL), from src: a period's leads are few of the stored phones.
-func (s *Store) speedToLead(ctx context.Context, src callSource, args []any, p Period, sla time.Duration, team *Team) (
-	[]SpeedRow, error) {
+// (speedSQL): a period's leads are few of the stored phones.
+func (s *Store) speedToLead(r reading, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
 	start, end := p.bounds()
-	args = append(args, clickhouse.Named("start", start), clickhouse.Named("end", end))
-	leads, err := s.leadPhones(ctx, src, args)
+	period := []any{clickhouse.Named("start", start), clickhouse.Named("end", end)}
+	leads, err := s.leadPhones(r, period)
 	if err != nil || len(leads) == 0 {
 		return nil, err
 	}
-	qctx, err := withPhones(ctx, slices.Values(leads))
+	qctx, err := withPhones(r.ctx, slices.Values(leads))
 	if err != nil {
 		return nil, err
 	}
 	from, to := managerMapping(team)
-	rows, err := s.conn.Query(qctx, pickForm(speedQuery, src), append(args,
+	rows, err := s.conn.Query(qctx, r.form(speedQuery), r.with(append(period,
 		clickhouse.Named("sla", int64(sla/time.Second)), clickhouse.Named("map_from", from),
-		clickhouse.Named("map_to", to))...)
+		clickhouse.Named("map_to", to))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("query speed to lead: %w", err)
 	}
@@ -199,8 +195,8 @@ func (s *Store) speedToLead(ctx context.Context, src callSource, args []any, p P
 }
 
 // leadPhones runs leadPhonesSQL.
-func (s *Store) leadPhones(ctx context.Context, src callSource, args []any) ([]string, error) {
-	rows, err := s.conn.Query(ctx, pickForm(leadPhonesQuery, src), args...)
+func (s *Store) leadPhones(r reading, period []any) ([]string, error) {
+	rows, err := s.conn.Query(r.ctx, r.form(leadPhonesQuery), r.with(period...)...)
 	if err != nil {
 		return nil, fmt.Errorf("query the period's leads: %w", err)
 	}

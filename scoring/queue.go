@@ -3,13 +3,14 @@ package scoring
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callpulse/callpulse/client"
+	"github.com/callpulse/callpulse/internal/chset"
 )
 
 // MaxQueueLimit bounds the leads of one queue request.
@@ -244,7 +245,7 @@ func (s *Scorer) describe(ctx context.Context, q Queue, utm []string,
 
 // details reads what the warehouse knows of phones into byPhone.
 func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[string]details) error {
-	qctx, err := withStrings(ctx, queuePhonesTable, phones)
+	qctx, err := chset.With(ctx, queuePhonesTable, "value", slices.Values(phones))
 	if err != nil {
 		return err
 	}
@@ -269,24 +270,9 @@ func (s *Scorer) details(ctx context.Context, phones []string, byPhone map[strin
 }
 
 // queuePhonesTable is the external table of the phones a query asks
-// about, of one String column "value". It is sent with the query, not as
-// literals in its text, which ClickHouse 18.16 is slow to parse
-// (analytics/phoneset.go).
+// about, of one String column "value" (chset: not literals in the query
+// text, which ClickHouse 18.16 is slow to parse).
 const queuePhonesTable = "queue_phones"
-
-// withStrings returns ctx with values attached as the external table name.
-func withStrings(ctx context.Context, name string, values []string) (context.Context, error) {
-	t, err := ext.NewTable(name, ext.Column("value", "String"))
-	if err != nil {
-		return ctx, fmt.Errorf("external table %s: %w", name, err)
-	}
-	for _, v := range values {
-		if err := t.Append(v); err != nil {
-			return ctx, fmt.Errorf("external table %s: %w", name, err)
-		}
-	}
-	return clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), nil
-}
 
 func firstNonEmpty(values ...string) string {
 	for _, v := range values {
