@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // RefreshFactsOnly does what a delta refresh does up to and including its
@@ -40,4 +42,18 @@ func SetMaxLeadsInQuery(n int) (restore func()) {
 	old := maxLeadsInQuery
 	maxLeadsInQuery = n
 	return func() { maxLeadsInQuery = old }
+}
+
+// HeadChain is the refreshes on the newest snapshot's chain, head first,
+// as the Go readers pick it (pickHead); nil when there is none.
+func HeadChain(ctx context.Context, conn driver.Conn) ([]uint64, error) {
+	markers, err := loadRefreshes(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	_, chain, ok := pickHead(markers)
+	if !ok {
+		return nil, nil
+	}
+	return chain.idList(), nil
 }

@@ -219,10 +219,15 @@ func (r *Rollup) Refresh(ctx context.Context) (RefreshKind, error) {
 		clickhouse.Named("layout", factsLayout)); err != nil {
 		return RefreshNone, fmt.Errorf("record the facts of refresh: %w", err)
 	}
-	if err := r.conn.Exec(ctx, `INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at)
-		SELECT @epoch, @id, @base, @cutoff, @zone, @rebuilt, now()`,
+	onChain := []uint64{m.id} // the snapshot's refreshes, for SQL-only readers (migration 0013)
+	if kind == RefreshDelta {
+		onChain = append(onChain, chain.idList()...)
+	}
+	if err := r.conn.Exec(ctx, `INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at, chain)
+		SELECT @epoch, @id, @base, @cutoff, @zone, @rebuilt, now(), CAST(@chain AS Array(UInt64))`,
 		clickhouse.Named("epoch", m.epoch), clickhouse.Named("id", m.id), clickhouse.Named("base", m.base),
-		clickhouse.Named("cutoff", m.cutoff), clickhouse.Named("zone", m.zone), clickhouse.Named("rebuilt", m.rebuilt)); err != nil {
+		clickhouse.Named("cutoff", m.cutoff), clickhouse.Named("zone", m.zone), clickhouse.Named("rebuilt", m.rebuilt),
+		clickhouse.Named("chain", onChain)); err != nil {
 		return RefreshNone, fmt.Errorf("record talk-time refresh: %w", err)
 	}
 	if kind != RefreshDelta {

@@ -235,6 +235,27 @@ func (s *streamDB) checkAgainstRaw(stage string) {
 	s.checkTalkAgainstRaw(stage)
 	s.checkFunnelAgainstRaw(stage)
 	s.checkFollowUpsAgainstRaw(stage)
+	s.checkChainInSQL(stage)
+}
+
+// checkChainInSQL checks that SQL alone finds the snapshot the Go readers
+// read: the chain of the marker with the latest cutoff, then the smallest
+// id (talk_refreshes.chain), as the dashboards' talk-time panels find it.
+func (s *streamDB) checkChainInSQL(stage string) {
+	s.t.Helper()
+	ctx := context.Background()
+	var inSQL []uint64
+	if err := s.db.Conn().QueryRow(ctx,
+		"SELECT argMax(chain, (cutoff, -toInt64(id))) FROM talk_refreshes WHERE notEmpty(chain)").Scan(&inSQL); err != nil {
+		s.t.Fatal(err)
+	}
+	inGo, err := analytics.HeadChain(ctx, s.db.Conn())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if !slices.Equal(inSQL, inGo) {
+		s.t.Errorf("%s: the snapshot's chain in SQL %v, as the readers pick it %v", stage, inSQL, inGo)
+	}
 }
 
 // checkFollowUpsAgainstRaw compares missed calls (all, and open only),

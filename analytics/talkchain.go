@@ -137,6 +137,15 @@ func factsHead(markers []refreshMarker) (head refreshMarker, chain snapshotChain
 // snapshotChain is the refreshes whose rows make up a snapshot.
 type snapshotChain []refreshMarker
 
+// idList returns the refresh ids, head first.
+func (c snapshotChain) idList() []uint64 {
+	ids := make([]uint64, len(c))
+	for i, m := range c {
+		ids[i] = m.id
+	}
+	return ids
+}
+
 // ids returns the refresh ids, for "refresh IN @chain".
 func (c snapshotChain) ids() clickhouse.GroupSet {
 	v := make([]any, len(c))

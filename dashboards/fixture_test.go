@@ -150,7 +150,33 @@ func loadFixture(t *testing.T) (driver.Conn, *analytics.Store) {
 		t.Fatal(err)
 	}
 	loadTouches(t, db, norm)
+	refreshRollups(t, db)
 	return db.Conn(), analytics.NewStore(db.Conn(), moscow)
+}
+
+// refreshRollups refreshes the rollups once ClickHouse's clock has passed
+// every stored event by more than a second, so that the snapshot holds the
+// whole fixture: the panels that read it (talk time) show what the API
+// shows.
+func refreshRollups(t *testing.T, db *warehouse.DB) {
+	t.Helper()
+	ctx := context.Background()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var settled uint8
+		if err := db.Conn().QueryRow(ctx, "SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&settled); err != nil {
+			t.Fatal(err)
+		}
+		if settled == 1 {
+			break
+		}
+		<-tick.C
+	}
+	rollup := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond})
+	if kind, err := rollup.Refresh(ctx); err != nil || kind != analytics.RefreshRebuild {
+		t.Fatalf("refresh the rollups: %s, %v", kind, err)
+	}
 }
 
 // fixtureTouches is one POST /api/v1/touches of testdata/touches.json: its
