@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -44,16 +45,17 @@ func SetMaxLeadsInQuery(n int) (restore func()) {
 	return func() { maxLeadsInQuery = old }
 }
 
-// HeadChain is the refreshes on the newest snapshot's chain, head first,
-// as the Go readers pick it (pickHead); nil when there is none.
-func HeadChain(ctx context.Context, conn driver.Conn) ([]uint64, error) {
+// SnapshotHead is the snapshot the readers of the call facts pick
+// (factsHead): its id, generation, rebuild cutoff and the refreshes on its
+// chain, head first; zeros when there is none.
+func SnapshotHead(ctx context.Context, conn driver.Conn) (id, generation uint64, rebuilt time.Time, chain []uint64, err error) {
 	markers, err := loadRefreshes(ctx, conn)
 	if err != nil {
-		return nil, err
+		return 0, 0, time.Time{}, nil, err
 	}
-	_, chain, ok := pickHead(markers)
+	head, c, ok := factsHead(markers)
 	if !ok {
-		return nil, nil
+		return 0, 0, time.Time{}, nil, nil
 	}
-	return chain.idList(), nil
+	return head.id, head.generation, head.rebuilt, c.idList(), nil
 }

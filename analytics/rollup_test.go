@@ -239,22 +239,28 @@ func (s *streamDB) checkAgainstRaw(stage string) {
 }
 
 // checkChainInSQL checks that SQL alone finds the snapshot the Go readers
-// read: the chain of the marker with the latest cutoff, then the smallest
-// id (talk_refreshes.chain), as the dashboards' talk-time panels find it.
+// read: the view rollup_head (migration 0014), which the dashboards'
+// panels read, names the same refresh, generation, rebuild and chain.
 func (s *streamDB) checkChainInSQL(stage string) {
 	s.t.Helper()
 	ctx := context.Background()
-	var inSQL []uint64
-	if err := s.db.Conn().QueryRow(ctx,
-		"SELECT argMax(chain, (cutoff, -toInt64(id))) FROM talk_refreshes WHERE notEmpty(chain)").Scan(&inSQL); err != nil {
+	var id, gen uint64
+	var rebuilt time.Time
+	var chain []uint64
+	if err := s.db.Conn().QueryRow(ctx, "SELECT id, generation, rebuilt, chain FROM rollup_head").Scan(
+		&id, &gen, &rebuilt, &chain); err != nil {
 		s.t.Fatal(err)
 	}
-	inGo, err := analytics.HeadChain(ctx, s.db.Conn())
+	wantID, wantGen, wantRebuilt, wantChain, err := analytics.SnapshotHead(ctx, s.db.Conn())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if !slices.Equal(inSQL, inGo) {
-		s.t.Errorf("%s: the snapshot's chain in SQL %v, as the readers pick it %v", stage, inSQL, inGo)
+	if wantID == 0 {
+		wantRebuilt = time.Unix(0, 0)
+	}
+	if id != wantID || gen != wantGen || !rebuilt.Equal(wantRebuilt) || !slices.Equal(chain, wantChain) {
+		s.t.Errorf("%s: rollup_head has refresh %d, generation %d, rebuilt %s, chain %v; the readers pick %d, %d, %s, %v",
+			stage, id, gen, rebuilt, chain, wantID, wantGen, wantRebuilt, wantChain)
 	}
 }
 

@@ -32,7 +32,8 @@ import (
 // recorded in fact_refreshes: 1 since migration 0011 added the columns of
 // the missed-call and speed-to-lead queries, 2 since the rebuild also
 // writes calls_by_time (0012). A generation of another layout is read as
-// no facts, so the next refresh rebuilds.
+// no facts, so the next refresh rebuilds. A change of it re-creates the
+// view rollup_head (migration 0014), which names the layout it reads.
 const factsLayout = 2
 
 // refreshMarker is one row of talk_refreshes.
