@@ -33,10 +33,11 @@ var reportPaths = []string{
 // ZooKeeper. Daemon 1 writes to replica r1, daemon 2 to r2, each with the
 // other replica as its fail-over. Every call reaches both daemons (a PBX
 // retrying through the balancer), so duplicates cross replicas. Replica
-// r1 is killed while calls keep coming: daemon 1 fails over to r2 and the
-// numbers stay exact. Then r1 comes back, catches up, and holds what r2
-// holds, table by table; a daemon reading only r1 reports what the
-// others report.
+// r1 is killed while calls keep coming: daemon 1 fails over to r2, the
+// numbers stay exact, and the rollups wait for r1. Then r1 comes back,
+// catches up, and holds what r2 holds, table by table; a daemon connected
+// to r1 only reports what the others report. Last, a rebuild of the
+// rollups is read at once from whichever replica ClickHouse picks.
 func TestScaleOut(t *testing.T) {
 	const database = "cp_scaleout"
 	c := chcluster.Start(t, 2, database)
