@@ -129,6 +129,8 @@ func (r *Rollup) Run(ctx context.Context) error {
 				r.log.Warn("analytics rollups not refreshed until every replica is active", "err", err)
 			}
 			waiting = true
+		case quorumBusy(err):
+			r.log.Info("analytics rollup refresh gave way to another refresher's write on the cluster; the next tick refreshes")
 		case err != nil:
 			r.log.Warn("analytics rollup refresh failed", "err", err)
 		case waiting:
@@ -261,6 +263,20 @@ func (r *Rollup) dayZone() string {
 // arrived since the last snapshot themselves, which takes longer the
 // longer the outage.
 var ErrReplicasInactive = errors.New("not every replica is active")
+
+// quorumBusy reports whether err is ClickHouse refusing a quorum insert
+// because another one into the same table has not reached its quorum yet
+// (code 286, UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE; 18.16 takes one at a
+// time): two refreshers on a cluster wrote at once. The refresh that got
+// it has no marker, so what it wrote is never read.
+func quorumBusy(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == codeUnsatisfiedQuorumForPreviousWrite
+}
+
+// codeUnsatisfiedQuorumForPreviousWrite is ClickHouse's error code for a
+// quorum insert refused while the previous one is short of its quorum.
+const codeUnsatisfiedQuorumForPreviousWrite = 286
 
 // writeSettings are the settings of a refresh's statements: with
 // Replicated, a write quorum of every replica, or ErrReplicasInactive.
