@@ -28,7 +28,7 @@ const (
 	// rebuildTimeout bounds building a root from calls_agg.
 	rebuildTimeout = time.Hour
 	// quorumTimeout bounds the wait of a replicated refresh's insert for
-	// the other replicas to fetch its rows (RollupOptions.Replicated).
+	// the other replicas to fetch its rows (writeSettings).
 	quorumTimeout = time.Minute
 )
 
@@ -63,15 +63,6 @@ type RollupOptions struct {
 	// tables (the Distributed tables have no parts). Nil: system.parts of
 	// the connection's database, for a single server.
 	Partitions Partitions
-	// Replicated says the tables are replicated (clickhouse.cluster). A
-	// refresh then runs only while every replica is active, and each of
-	// its inserts returns only once every replica holds its rows
-	// (insert_quorum). Whichever replica a later statement reads —
-	// ClickHouse may pick one per query — has them: the rebuild reads back
-	// the call facts it wrote, and a replica that shows a refresh's marker,
-	// even one that was down and is catching up, holds the rows the marker
-	// stands for.
-	Replicated bool
 	// Logger receives a line per root and every failure.
 	Logger *slog.Logger
 }
@@ -256,7 +247,7 @@ func (r *Rollup) dayZone() string {
 	return r.zone
 }
 
-// ErrReplicasInactive is what Refresh returns with Replicated while a
+// ErrReplicasInactive is what Refresh returns on replicated tables while a
 // replica of a table is not active (down, or not replicating): nothing is
 // refreshed until every replica is back, so that no replica ever shows a
 // refresh without its rows. Queries stay exact meanwhile; they fold what
@@ -278,15 +269,18 @@ func quorumBusy(err error) bool {
 // quorum insert refused while the previous one is short of its quorum.
 const codeUnsatisfiedQuorumForPreviousWrite = 286
 
-// writeSettings are the settings of a refresh's statements: with
-// Replicated, a write quorum of every replica, or ErrReplicasInactive.
-// (A replica that dies during an insert fails the refresh after
-// quorumTimeout; the next one waits for it.)
+// writeSettings are the settings of a refresh's statements. On replicated
+// tables (clickhouse.cluster; system.replicas lists none on one server) a
+// refresh runs only while every replica is active, and each of its inserts
+// returns only once every replica holds its rows (insert_quorum), so that
+// whichever replica a later statement reads — ClickHouse may pick one per
+// query — has them: the rebuild reads back the call facts it wrote, and a
+// replica that shows a refresh's marker, even one that was down and is
+// catching up, holds the rows the marker stands for. Else
+// ErrReplicasInactive. (A replica that dies during an insert fails the
+// refresh after quorumTimeout; the next one waits for it.)
 func (r *Rollup) writeSettings(ctx context.Context) (clickhouse.Settings, error) {
 	settings := clickhouse.Settings{}
-	if !r.opts.Replicated {
-		return settings, nil
-	}
 	var active, total uint64
 	if err := r.conn.QueryRow(ctx, `SELECT toUInt64(min(active_replicas)), toUInt64(max(total_replicas))
 		FROM system.replicas WHERE database = currentDatabase()`).Scan(&active, &total); err != nil {

@@ -114,7 +114,7 @@ func TestScaleOut(t *testing.T) {
 // call facts, calls_by_time, the phone rollup, with the external tables
 // they send) equal their raw forms. ClickHouse picks the replica of each
 // statement, so this holds only if every write of the refresh is on every
-// replica when the next statement runs (RollupOptions.Replicated): the
+// replica when the next statement runs (the rollup's write quorum): the
 // rebuild reads back what it wrote, and the reads follow the marker. The
 // daemons' reports alone would not tell, since the raw forms answer the
 // same when the rollups cannot be read.
@@ -134,7 +134,7 @@ func checkRollupsOnCluster(t *testing.T, c *chcluster.Cluster, database string) 
 		t.Fatal(err)
 	}
 	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: loc, Margin: time.Nanosecond,
-		RebuildEvery: time.Nanosecond, Replicated: true, Partitions: db}).Refresh(ctx); err != nil {
+		RebuildEvery: time.Nanosecond, Partitions: db}).Refresh(ctx); err != nil {
 		t.Fatalf("rebuild the rollups on the cluster: %v", err)
 	}
 	store := analytics.NewStore(db.Conn(), loc)
@@ -185,7 +185,7 @@ func checkRefreshWaits(t *testing.T, c *chcluster.Cluster, database string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, err = analytics.NewRollup(db.Conn(), analytics.RollupOptions{Replicated: true, Margin: time.Nanosecond}).Refresh(ctx)
+	_, err = analytics.NewRollup(db.Conn(), analytics.RollupOptions{Margin: time.Nanosecond}).Refresh(ctx)
 	if !errors.Is(err, analytics.ErrReplicasInactive) {
 		t.Errorf("refresh with r1 down: %v, want %v", err, analytics.ErrReplicasInactive)
 	}

@@ -66,8 +66,8 @@ func (a *App) startWorkers(ctx context.Context) error {
 		}
 		a.ready.setMigrated()
 		rollup := analytics.NewRollup(a.db.Conn(), analytics.RollupOptions{
-			Partitions: a.db, Replicated: a.cfg.ClickHouse.Cluster != "",
-			Zone: a.cfg.Location(), Logger: a.log.With("component", "rollup"),
+			Partitions: a.db,
+			Zone:       a.cfg.Location(), Logger: a.log.With("component", "rollup"),
 		})
 		a.workers.Go(func() error { return rollup.Run(ctx) })
 		a.workers.Go(func() error { return gauges.Run(ctx, a.cfg.Metrics.RefreshInterval) })

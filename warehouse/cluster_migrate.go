@@ -24,8 +24,8 @@ import (
 // subqueries resolve in the wrong database and a cancelled query crashed
 // the server in our tests. A lagging replica is read as it is. A server
 // that does not find itself there (NAT, service addresses) picks a replica
-// per query; the rollups do not depend on which (analytics.RollupOptions.
-// Replicated). See docs/operations.md, "Scale-out".
+// per query; the rollups do not depend on which (analytics.Rollup writes
+// with a quorum of every replica). See docs/operations.md, "Scale-out".
 func clusterSettings(o *clickhouse.Options) {
 	defaultSettings(o, clickhouse.Settings{
 		"insert_distributed_sync":                   1,
