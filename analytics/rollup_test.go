@@ -16,6 +16,7 @@ import (
 	"github.com/callpulse/callpulse/client"
 	"github.com/callpulse/callpulse/deal"
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/internal/poll"
 	"github.com/callpulse/callpulse/spool"
 	"github.com/callpulse/callpulse/warehouse"
 )
@@ -624,17 +625,13 @@ func concurrently(n int, f func()) {
 // leaving them to the queries.
 func settle(t *testing.T, db *warehouse.DB) {
 	t.Helper()
-	for {
-		var done uint8
-		err := db.Conn().QueryRow(context.Background(),
-			"SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&done)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done == 1 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := poll.Until(context.Background(), time.Minute, 100*time.Millisecond,
+		"ClickHouse's clock passed the stored events", func(ctx context.Context) (bool, error) {
+			var done uint8
+			err := db.Conn().QueryRow(ctx, "SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&done)
+			return done == 1, err
+		}); err != nil {
+		t.Fatal(err)
 	}
 }
 

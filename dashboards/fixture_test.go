@@ -16,6 +16,7 @@ import (
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chtest"
+	"github.com/callpulse/callpulse/internal/poll"
 	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/scoring"
 	"github.com/callpulse/callpulse/spool"
@@ -172,17 +173,13 @@ func loadFixture(t *testing.T) (driver.Conn, *analytics.Store) {
 func refreshRollups(t *testing.T, db *warehouse.DB, want analytics.RefreshKind) {
 	t.Helper()
 	ctx := context.Background()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var settled uint8
-		if err := db.Conn().QueryRow(ctx, "SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&settled); err != nil {
-			t.Fatal(err)
-		}
-		if settled == 1 {
-			break
-		}
-		<-tick.C
+	if err := poll.Until(ctx, time.Minute, 100*time.Millisecond, "ClickHouse's clock passed the stored events",
+		func(ctx context.Context) (bool, error) {
+			var settled uint8
+			err := db.Conn().QueryRow(ctx, "SELECT toUInt8(now() > (SELECT max(at) FROM calls_agg) + 1)").Scan(&settled)
+			return settled == 1, err
+		}); err != nil {
+		t.Fatal(err)
 	}
 	rollup := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond})
 	if kind, err := rollup.Refresh(ctx); err != nil || kind != want {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/callpulse/callpulse/internal/poll"
 )
 
 // pollEvery is how often waitFor checks its condition.
@@ -18,24 +20,7 @@ func waitFor(ctx context.Context, within time.Duration, what string, cond func(c
 
 // waitForEvery is waitFor checking every interval.
 func waitForEvery(ctx context.Context, within, every time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		ok, err := cond(ctx)
-		if err != nil {
-			return fmt.Errorf("wait until %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait until %s: not within %v", what, within)
-		case <-tick.C:
-		}
-	}
+	return poll.Until(ctx, within, every, what, cond)
 }
 
 // await waits for ch to close, ctx to end or within to pass.

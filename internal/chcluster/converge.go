@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/callpulse/callpulse/internal/poll"
 )
 
 // Digest is what a replica holds in one table: its rows and a hash of
@@ -68,7 +70,7 @@ func (c *Cluster) Converge(ctx context.Context, database string) (map[string]Dig
 // before ZooKeeper expired its old session) neither fetches nor takes
 // inserts, yet SYSTEM SYNC REPLICA returns at once on it.
 func (c *Cluster) WaitActive(ctx context.Context, database string) error {
-	return c.poll(ctx, "every replica active", func(ctx context.Context) (bool, error) {
+	return poll.Until(ctx, activeWithin, 100*time.Millisecond, "every replica is active", func(ctx context.Context) (bool, error) {
 		for _, r := range c.Replicas {
 			if n, err := inactiveTables(ctx, r.Addr(), database); err != nil || n > 0 {
 				return false, err
@@ -82,7 +84,7 @@ func (c *Cluster) WaitActive(ctx context.Context, database string) error {
 // every replicated table of database (after ZooKeeper expired the
 // session of a stopped replica).
 func (c *Cluster) WaitInactive(ctx context.Context, i int, database string) error {
-	return c.poll(ctx, "replica "+c.Replicas[i].Addr()+" seen inactive", func(ctx context.Context) (bool, error) {
+	return poll.Until(ctx, activeWithin, 100*time.Millisecond, "replica "+c.Replicas[i].Addr()+" is seen inactive", func(ctx context.Context) (bool, error) {
 		for j, r := range c.Replicas {
 			if j == i {
 				continue
@@ -93,28 +95,6 @@ func (c *Cluster) WaitInactive(ctx context.Context, i int, database string) erro
 		}
 		return true, nil
 	})
-}
-
-// poll checks done every 100 ms until it holds, for at most activeWithin.
-func (c *Cluster) poll(ctx context.Context, what string, done func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, activeWithin)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, err := done(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no %s within %s: %w", what, activeWithin, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 // fullyActiveTables counts the replicated tables of database on the server
