@@ -3,11 +3,14 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
+
+	"github.com/callpulse/callpulse/internal/chset"
 )
 
 // Missed calls, speed to lead, repeat callers and refusals read calls and
@@ -242,50 +245,43 @@ func (s *Store) reading(ctx context.Context) (reading, error) {
 	}
 	args := []any{clickhouse.Named("gen", head.generation), clickhouse.Named("rebuilt", head.rebuilt),
 		clickhouse.Named("cutoff", head.cutoff)}
-	fresh, err := s.freshTables(ctx, args)
+	qctx, err := s.withFresh(ctx, args)
 	if err != nil {
 		return reading{}, err
 	}
-	return reading{ctx: clickhouse.Context(ctx, clickhouse.WithExternalTable(fresh...)), args: args, now: true}, nil
+	return reading{ctx: qctx, args: args, now: true}, nil
 }
 
-// freshTables reads what changed since the snapshot of args (freshSQL)
-// into the external tables of the calls and the phones.
-func (s *Store) freshTables(ctx context.Context, args []any) ([]*ext.Table, error) {
+// withFresh returns ctx with what changed since the snapshot of args
+// (freshSQL) attached as the external tables of the calls and the phones.
+func (s *Store) withFresh(ctx context.Context, args []any) (context.Context, error) {
 	calls, err := ext.NewTable(freshCallsTable, ext.Column("provider", "String"), ext.Column("call_id", "String"))
 	if err != nil {
-		return nil, fmt.Errorf("external table of fresh calls: %w", err)
-	}
-	phones, err := ext.NewTable(freshPhonesTable, ext.Column("phone", "String"))
-	if err != nil {
-		return nil, fmt.Errorf("external table of fresh phones: %w", err)
+		return ctx, fmt.Errorf("external table of fresh calls: %w", err)
 	}
 	rows, err := s.conn.Query(ctx, freshSQL, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query calls changed since the snapshot: %w", err)
+		return ctx, fmt.Errorf("query calls changed since the snapshot: %w", err)
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
+	phones := map[string]bool{}
 	for rows.Next() {
 		var provider, callID string
 		var phs []string
 		if err := rows.Scan(&provider, &callID, &phs); err != nil {
-			return nil, fmt.Errorf("scan call changed since the snapshot: %w", err)
+			return ctx, fmt.Errorf("scan call changed since the snapshot: %w", err)
 		}
 		if err := calls.Append(provider, callID); err != nil {
-			return nil, fmt.Errorf("external table of fresh calls: %w", err)
+			return ctx, fmt.Errorf("external table of fresh calls: %w", err)
 		}
 		for _, ph := range phs {
-			if ph != "" && !seen[ph] {
-				seen[ph] = true
-				if err := phones.Append(ph); err != nil {
-					return nil, fmt.Errorf("external table of fresh phones: %w", err)
-				}
+			if ph != "" {
+				phones[ph] = true
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read calls changed since the snapshot: %w", err)
+		return ctx, fmt.Errorf("read calls changed since the snapshot: %w", err)
 	}
-	return []*ext.Table{calls, phones}, nil
+	return chset.With(clickhouse.Context(ctx, clickhouse.WithExternalTable(calls)), freshPhonesTable, "phone", maps.Keys(phones))
 }
