@@ -64,7 +64,7 @@ func (p *phoneFacts) add(contact time.Time, source string, answered bool) {
 // phones, in generation gen.
 func writeCallFacts(ctx context.Context, conn driver.Conn, gen uint64, version time.Time, changed []changedCall) error {
 	batch, err := conn.PrepareBatch(ctx, `INSERT INTO call_facts (generation, phone, provider, call_id, version, owner,
-		contact_at, line_source, answered, started_at, manager, seconds, direction, answered_at, finished)`)
+		contact_at, line_source, answered, started_at, manager, seconds, direction, answered_at, finished, status)`)
 	if err != nil {
 		return fmt.Errorf("prepare call_facts batch: %w", err)
 	}
@@ -75,7 +75,7 @@ func writeCallFacts(ctx context.Context, conn driver.Conn, gen uint64, version t
 		for _, phone := range c.phones() {
 			if err := batch.Append(gen, phone, c.provider, c.callID, version, f.phone, chTime(f.contactAt()),
 				f.lineSource, boolUInt8(f.answeredCall()), chTime(f.started), f.manager, f.talk(),
-				int8(f.direction), chTime(f.answered), boolUInt8(f.finished())); err != nil {
+				int8(f.direction), chTime(f.answered), boolUInt8(f.finished()), f.viewStatus().String()); err != nil {
 				return fmt.Errorf("append call_facts row: %w", err)
 			}
 			n++

@@ -7,10 +7,11 @@ import "fmt"
 
 // callFactsRebuildSQL lists every call, folded from the calls_agg rows
 // that arrived before @cutoff, under its phone, as of @cutoff, in
-// generation @gen. The fold and talk seconds follow the calls view.
+// generation @gen. The fold, status and talk seconds follow the calls
+// view.
 var callFactsRebuildSQL = `
 INSERT INTO call_facts (generation, phone, provider, call_id, version, owner, contact_at, line_source, answered,
-    started_at, manager, seconds, direction, answered_at, finished)
+    started_at, manager, seconds, direction, answered_at, finished, status)
 SELECT
     @gen, f_phone, provider, call_id, @cutoff, f_phone,
     multiIf(f_started > toDateTime(0), f_started, f_answered > toDateTime(0), f_answered, f_ended),
@@ -21,7 +22,8 @@ SELECT
     toUInt32(` + foldedTalkSecondsSQL + `),
     f_direction,
     f_answered,
-    toUInt8(f_answered > toDateTime(0) OR f_status != 'none' OR f_ended > toDateTime(0))
+    toUInt8(f_answered > toDateTime(0) OR f_status != 'none' OR f_ended > toDateTime(0)),
+    if(f_answered > toDateTime(0), 'answered', toString(f_status))
 FROM (` + fmt.Sprintf(foldedCallsSQL, "AND at < @cutoff") + `)`
 
 // callsByTimeRebuildSQL copies the rebuild's call facts of generation
@@ -38,32 +40,34 @@ WHERE generation = @gen AND version = @cutoff AND phone != ''`
 // grade history that arrived before @cutoff (the first %s: "AND at <
 // @cutoff"), as the rows of refresh @id opening epoch @id: quarter hours,
 // and, if the second %s (grainsSQL) says so, days of the refresher's zone.
-// The category rule is talkCallsSQL's.
+// It counts every call with a start by its status; only answered calls
+// have talk seconds. The category rule is talkCallsSQL's.
 const talkRootFromFactsSQL = `
-INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)
-SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, sum(s), sum(c)
+INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, status, seconds, calls)
+SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, status, sum(s), sum(c)
 FROM
 (
-    SELECT bucket, manager, category, sum(seconds) AS s, toInt64(count()) AS c
+    SELECT bucket, manager, category, status, sum(seconds) AS s, toInt64(count()) AS c
     FROM
     (
         SELECT
             toDateTime(intDiv(toUInt32(f_started), 900) * 900) AS bucket,
             manager,
             if(empty(h_from), 'unknown', h_cat[greatest(arrayCount(f -> f <= f_started, h_from), 1)]) AS category,
+            status,
             toInt64(seconds) AS seconds
         FROM
         (
-            SELECT owner AS f_phone, started_at AS f_started, manager, seconds
+            SELECT owner AS f_phone, started_at AS f_started, manager, status, seconds
             FROM call_facts
-            WHERE generation = @gen AND answered = 1 AND started_at > toDateTime(0)
+            WHERE generation = @gen AND started_at > toDateTime(0)
         )
         ANY LEFT JOIN (` + historySQL + `) USING f_phone
     )
-    GROUP BY bucket, manager, category
+    GROUP BY bucket, manager, category, status
 )
 ARRAY JOIN %s AS g
-GROUP BY z, b, manager, category`
+GROUP BY z, b, manager, category, status`
 
 // phoneRootSQL writes the phone rollup of a rebuild from its call facts
 // (generation @gen), as of @cutoff. A phone's earliest call on a line with
@@ -108,8 +112,8 @@ var phoneCallsFunnelSQL = fmt.Sprintf(phoneCallsSQL,
 // (%s: regradedSQL's condition).
 func regradedCallsSQL(cond string) string {
 	return fmt.Sprintf(phoneCallsSQL,
-		"f.2 AS started, f.3 AS manager, f.4 AS seconds, toDate(toDateTime(intDiv(toUInt32(f.2), 900) * 900), @tz) AS day, f.5 AS answered",
-		"started_at, manager, seconds, answered",
+		"f.2 AS started, f.3 AS manager, f.4 AS seconds, toDate(toDateTime(intDiv(toUInt32(f.2), 900) * 900), @tz) AS day, toUInt8(f.5) AS status",
+		"started_at, manager, seconds, status",
 		"("+fmt.Sprintf(regradedSQL, cond)+")")
 }
 

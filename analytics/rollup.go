@@ -324,8 +324,8 @@ func (r *Rollup) rebuild(ctx context.Context, m refreshMarker, settings clickhou
 }
 
 // changes sums the talk-time changes between two cutoffs per quarter hour
-// (and day of the zone), manager and category, and returns the calls with
-// events in between.
+// (and day of the zone), manager, category and status, and returns the
+// calls with events in between.
 func (r *Rollup) changes(ctx context.Context, gen uint64, from, to time.Time) (talkSums, []changedCall, error) {
 	deltas, changed, err := talkChanges(ctx, r.conn, gen, from, to, r.dayZone())
 	if err != nil {
@@ -333,9 +333,9 @@ func (r *Rollup) changes(ctx context.Context, gen uint64, from, to time.Time) (t
 	}
 	sums := talkSums{}
 	for _, d := range deltas {
-		sums.add("", d.bucket, d.manager, d.category, d.seconds, d.calls)
+		sums.add("", d.bucket, d.manager, d.category, d.status, d.seconds, d.calls)
 		if r.zone != "" {
-			sums.add(r.zone, d.day, d.manager, d.category, d.seconds, d.calls)
+			sums.add(r.zone, d.day, d.manager, d.category, d.status, d.seconds, d.calls)
 		}
 	}
 	return sums, changed, nil
@@ -344,7 +344,7 @@ func (r *Rollup) changes(ctx context.Context, gen uint64, from, to time.Time) (t
 // insertRows writes the non-zero sums as rows of refresh m.
 func (r *Rollup) insertRows(ctx context.Context, m refreshMarker, sums talkSums) error {
 	batch, err := r.conn.PrepareBatch(ctx,
-		"INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)")
+		"INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, status, seconds, calls)")
 	if err != nil {
 		return fmt.Errorf("prepare talk_rollup batch: %w", err)
 	}
@@ -354,7 +354,8 @@ func (r *Rollup) insertRows(ctx context.Context, m refreshMarker, sums talkSums)
 		if s.seconds == 0 && s.calls == 0 {
 			continue
 		}
-		if err := batch.Append(m.epoch, m.id, k.zone, time.Unix(k.at, 0).UTC(), k.manager, string(k.category), s.seconds, s.calls); err != nil {
+		if err := batch.Append(m.epoch, m.id, k.zone, time.Unix(k.at, 0).UTC(), k.manager, string(k.category),
+			k.status.String(), s.seconds, s.calls); err != nil {
 			return fmt.Errorf("append talk_rollup row: %w", err)
 		}
 		n++

@@ -20,14 +20,15 @@ import (
 // anywhere is a whole number of buckets.
 const bucketSeconds = 900
 
-// talkDelta is a signed share of one call in talk time: +1 call and its
-// seconds where a snapshot counts it, −1 and minus its seconds where the
-// earlier snapshot counted it.
+// talkDelta is a signed share of one call in the talk-time rollup: +1 call
+// and its seconds where a snapshot counts it, −1 and minus its seconds
+// where the earlier snapshot counted it.
 type talkDelta struct {
 	bucket   time.Time // start of the quarter hour of the call's start (UTC)
 	day      time.Time // calendar day of bucket in the zone asked for
 	manager  string
 	category client.Category
+	status   call.Status // the calls view's status; talk time counts StatusAnswered
 	seconds  int64
 	calls    int64
 }
@@ -56,10 +57,20 @@ func (f foldSide) finished() bool {
 	return f.answeredCall() || f.status != call.StatusNone || !f.ended.IsZero()
 }
 
-// counted reports whether the call counts in talk time: answered and with
-// a known start, as the calls view and call.Fold decide.
+// counted reports whether the call counts in the talk-time rollup: it
+// has a known start. Talk time takes the answered ones (viewStatus), as
+// the calls view and call.Fold decide; calls by status takes them all.
 func (f foldSide) counted() bool {
-	return !f.started.IsZero() && f.answeredCall()
+	return !f.started.IsZero()
+}
+
+// viewStatus is the call's status in the calls view: answered if it has
+// an answer time, else the largest status of its events.
+func (f foldSide) viewStatus() call.Status {
+	if f.answeredCall() {
+		return call.StatusAnswered
+	}
+	return f.status
 }
 
 // talk is the call's talk seconds by call.Talk, the calls view's rule.
@@ -230,7 +241,8 @@ func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to tim
 		if nc {
 			n = shareOf(c.new).delta(hist[c.new.phone].categoryAt(c.new.started, to), 1)
 		}
-		if oc && nc && o.bucket.Equal(n.bucket) && o.manager == n.manager && o.category == n.category && o.seconds == -n.seconds {
+		if oc && nc && o.bucket.Equal(n.bucket) && o.manager == n.manager && o.category == n.category &&
+			o.status == n.status && o.seconds == -n.seconds {
 			continue
 		}
 		if oc {
@@ -262,13 +274,13 @@ func regradedCalls(ctx context.Context, conn driver.Conn, gen uint64, from, to t
 	var out []talkShare
 	for rows.Next() {
 		var s talkShare
-		var answered uint8
+		var status uint8
 		if err := rows.Scan(&s.phone, &s.call.provider, &s.call.callID, &s.started, &s.manager, &s.seconds, &s.day,
-			&answered); err != nil {
+			&status); err != nil {
 			return nil, fmt.Errorf("scan call of a re-graded phone: %w", err)
 		}
-		s.started = unknownZero(s.started)
-		if answered == 1 && !s.started.IsZero() {
+		s.started, s.status = unknownZero(s.started), call.Status(status)
+		if !s.started.IsZero() {
 			out = append(out, s)
 		}
 	}
@@ -278,19 +290,21 @@ func regradedCalls(ctx context.Context, conn driver.Conn, gen uint64, from, to t
 	return out, nil
 }
 
-// talkShare is what talk time counts of one answered call with a start.
+// talkShare is what the talk-time rollup counts of one call with a start.
 type talkShare struct {
 	call    callKey
 	phone   string
 	started time.Time
 	day     time.Time // of the quarter hour of started, in the zone asked for
 	manager string
+	status  call.Status // viewStatus
 	seconds uint32
 }
 
 // shareOf is the talk share of a counted fold.
 func shareOf(f foldSide) talkShare {
-	return talkShare{phone: f.phone, started: f.started, day: f.day, manager: f.manager, seconds: f.talk()}
+	return talkShare{phone: f.phone, started: f.started, day: f.day, manager: f.manager, status: f.viewStatus(),
+		seconds: f.talk()}
 }
 
 // delta is the share in category cat, signed.
@@ -300,6 +314,7 @@ func (s talkShare) delta(cat client.Category, sign int64) talkDelta {
 		day:      s.day,
 		manager:  s.manager,
 		category: cat,
+		status:   s.status,
 		seconds:  sign * int64(s.seconds),
 		calls:    sign,
 	}

@@ -142,18 +142,18 @@ ORDER BY day, manager, category`
 // as the rows of refresh @id opening epoch @id: its quarter hours summed,
 // and days of the refresher's zone (%s, grainsSQL) derived from them.
 const rootCompactSQL = `
-INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, seconds, calls)
-SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, sum(s) AS ss, sum(c) AS cc
+INSERT INTO talk_rollup (epoch, refresh, zone, bucket, manager, category, status, seconds, calls)
+SELECT @id, @id, g.1 AS z, g.2 AS b, manager, category, status, sum(s) AS ss, sum(c) AS cc
 FROM
 (
-    SELECT bucket, manager, category, sum(seconds) AS s, sum(calls) AS c
+    SELECT bucket, manager, category, status, sum(seconds) AS s, sum(calls) AS c
     FROM talk_rollup
     WHERE epoch = @epoch AND refresh IN @chain AND zone = ''
-    GROUP BY bucket, manager, category
+    GROUP BY bucket, manager, category, status
     HAVING s != 0 OR c != 0
 )
 ARRAY JOIN %s AS g
-GROUP BY z, b, manager, category
+GROUP BY z, b, manager, category, status
 HAVING ss != 0 OR cc != 0`
 
 // grainsSQL are the rows a quarter hour `bucket` contributes to: itself
@@ -165,19 +165,30 @@ const (
 
 // rollupQuarterHoursSQL sums the quarter hours of the snapshot of chain
 // @chain by calendar day in @tz; rollupDaysSQL reads the days the
-// refreshers kept for @tz. %s is an optional manager filter.
+// refreshers kept for @tz. Both read the answered calls: talk time. %s is
+// an optional manager filter.
 const (
 	rollupQuarterHoursSQL = `
 SELECT toDate(bucket, @tz) AS day, manager, toString(category) AS cat, sum(seconds) AS s, sum(calls) AS c
 FROM talk_rollup
-WHERE epoch = @epoch AND refresh IN @chain AND zone = '' AND bucket >= @start AND bucket < @end %s
+WHERE epoch = @epoch AND refresh IN @chain AND zone = '' AND status = 'answered'
+    AND bucket >= @start AND bucket < @end %s
 GROUP BY day, manager, cat`
 	rollupDaysSQL = `
 SELECT toDate(bucket, 'UTC') AS day, manager, toString(category) AS cat, sum(seconds) AS s, sum(calls) AS c
 FROM talk_rollup
-WHERE epoch = @epoch AND refresh IN @chain AND zone = @tz AND bucket >= @first AND bucket <= @last %s
+WHERE epoch = @epoch AND refresh IN @chain AND zone = @tz AND status = 'answered'
+    AND bucket >= @first AND bucket <= @last %s
 GROUP BY day, manager, cat`
 )
+
+// rollupStatusSQL counts the calls of the snapshot of chain @chain
+// started in [@start, @end) by status, from its quarter hours.
+const rollupStatusSQL = `
+SELECT toString(status) AS st, sum(calls) AS c
+FROM talk_rollup
+WHERE epoch = @epoch AND refresh IN @chain AND zone = '' AND bucket >= @start AND bucket < @end
+GROUP BY st`
 
 // touchedSQL is the calls with events that arrived between @from and @to
 // (%s: "AND at < @to", or empty for "now"): those whose fold may differ

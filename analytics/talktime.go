@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/client"
 )
 
@@ -72,7 +73,7 @@ func (s *Store) TalkTime(ctx context.Context, p Period, extensions []string) ([]
 	g.Go(func() error {
 		return s.scanTalk(gctx, "talk-time snapshot", fmt.Sprintf(q, filter), args, true,
 			func(day time.Time, manager, cat string, seconds, calls int64) {
-				sums.add("", day, manager, client.Category(cat), seconds, calls)
+				sums.add("", day, manager, client.Category(cat), call.StatusAnswered, seconds, calls)
 			})
 	})
 	g.Go(func() (err error) {
@@ -83,10 +84,11 @@ func (s *Store) TalkTime(ctx context.Context, p Period, extensions []string) ([]
 		return nil, err
 	}
 	for _, d := range deltas {
-		if d.bucket.Before(start) || !d.bucket.Before(end) || (len(extensions) > 0 && !slices.Contains(extensions, d.manager)) {
+		if d.status != call.StatusAnswered || d.bucket.Before(start) || !d.bucket.Before(end) ||
+			(len(extensions) > 0 && !slices.Contains(extensions, d.manager)) {
 			continue
 		}
-		sums.add("", d.day, d.manager, d.category, d.seconds, d.calls)
+		sums.add("", d.day, d.manager, d.category, d.status, d.seconds, d.calls)
 	}
 	return sums.rows(s.loc)
 }
@@ -167,12 +169,13 @@ func (s *Store) scanTalk(ctx context.Context, what, q string, args []any, signed
 }
 
 // talkKey is a grain ("" for quarter hours, else a zone's days), a day or
-// quarter hour (Unix seconds), a manager and a category.
+// quarter hour (Unix seconds), a manager, a category and a call status.
 type talkKey struct {
 	zone     string
 	at       int64
 	manager  string
 	category client.Category
+	status   call.Status
 }
 
 // talkSum is signed talk seconds and calls.
@@ -181,8 +184,9 @@ type talkSum struct{ seconds, calls int64 }
 // talkSums adds up signed talk time.
 type talkSums map[talkKey]talkSum
 
-func (m talkSums) add(zone string, at time.Time, manager string, cat client.Category, seconds, calls int64) {
-	k := talkKey{zone: zone, at: at.Unix(), manager: manager, category: cat}
+func (m talkSums) add(zone string, at time.Time, manager string, cat client.Category, st call.Status,
+	seconds, calls int64) {
+	k := talkKey{zone: zone, at: at.Unix(), manager: manager, category: cat, status: st}
 	s := m[k]
 	s.seconds += seconds
 	s.calls += calls
@@ -190,9 +194,9 @@ func (m talkSums) add(zone string, at time.Time, manager string, cat client.Cate
 }
 
 // rows returns the days with calls, sorted by day, manager and category
-// (as text), with days as midnights in loc. A negative sum means the
-// snapshot and the changes disagree, which is a bug: it is an error
-// rather than a wrong number.
+// (as text), with days as midnights in loc: talk time, when m holds the
+// answered calls alone. A negative sum means the snapshot and the changes
+// disagree, which is a bug: it is an error rather than a wrong number.
 func (m talkSums) rows(loc *time.Location) ([]TalkRow, error) {
 	var out []TalkRow
 	for k, s := range m {
@@ -265,9 +269,71 @@ ORDER BY f_status`
 const callsByStatusRawSQL = `SELECT status, toUInt64(count()) FROM calls
 WHERE started_at >= @start AND started_at < @end GROUP BY status ORDER BY status`
 
-// CallsByStatus counts calls started in the period by final status.
+// CallsByStatus counts the calls started in the period by their status
+// in the calls view: answered if answered, else the largest status their
+// events gave (none while a call has no final status yet), sorted by
+// status.
+//
+// Like TalkTime it reads the newest snapshot, whose rollup counts every
+// call with a start by quarter hour and status, and adds what changed
+// since its cutoff; without a snapshot (or for a zone whose days do not
+// start on a quarter hour) it folds the calls with an event started in
+// the period.
 func (s *Store) CallsByStatus(ctx context.Context, p Period) ([]StatusCount, error) {
-	return s.callsByStatus(ctx, p, callsByStatusSQL)
+	if !quarterHourDays(p) {
+		return s.callsByStatus(ctx, p, callsByStatusSQL)
+	}
+	head, chain, ok, err := factsSnapshot(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return s.callsByStatus(ctx, p, callsByStatusSQL)
+	}
+	start, end := p.bounds()
+	counts := map[string]int64{}
+	var deltas []talkDelta
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		rows, err := s.conn.Query(gctx, rollupStatusSQL, clickhouse.Named("epoch", head.epoch),
+			clickhouse.Named("chain", chain.ids()), clickhouse.Named("start", start), clickhouse.Named("end", end))
+		if err != nil {
+			return fmt.Errorf("query calls by status of the snapshot: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int64
+			if err := rows.Scan(&st, &n); err != nil {
+				return fmt.Errorf("scan calls by status of the snapshot: %w", err)
+			}
+			counts[st] += n
+		}
+		return rows.Err()
+	})
+	g.Go(func() (err error) {
+		deltas, _, err = talkChanges(gctx, s.conn, head.generation, head.cutoff, time.Time{}, s.loc.String())
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, d := range deltas {
+		if !d.bucket.Before(start) && d.bucket.Before(end) {
+			counts[d.status.String()] += d.calls
+		}
+	}
+	var out []StatusCount
+	for st, n := range counts {
+		if n < 0 {
+			return nil, fmt.Errorf("calls by status: %d %s calls: rollup and changes disagree", n, st)
+		}
+		if n > 0 {
+			out = append(out, StatusCount{Status: st, Calls: uint64(n)})
+		}
+	}
+	slices.SortFunc(out, func(a, b StatusCount) int { return cmp.Compare(a.Status, b.Status) })
+	return out, nil
 }
 
 func (s *Store) callsByStatus(ctx context.Context, p Period, q string) ([]StatusCount, error) {
