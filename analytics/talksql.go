@@ -103,10 +103,10 @@ const historySQL = `
             GROUP BY phone
         )`
 
-// talkCallsSQL is one row per counted call — answered, with a start —
-// with its start, quarter-hour bucket, manager, category at call time and talk
-// seconds (the calls view's talk_seconds rule), from the whole of
-// calls_agg. The first %s is the fold's condition on `at`, the second a
+// talkCallsSQL is one row per call talk time counts — answered, with a
+// start — with its start, quarter-hour bucket, manager, category at call
+// time and talk seconds (the calls view's talk_seconds rule), from the
+// whole of calls_agg. The first %s is the fold's condition on `at`, the second a
 // condition on the folded call (e.g. its start in a period), the third the
 // history's condition on `at`. The category is the one of the latest
 // history row at or before the start, or, before the first row, of the
