@@ -37,14 +37,6 @@ func (s *Store) CallsByStatusRaw(ctx context.Context, p Period) ([]StatusCount, 
 	return s.callsByStatus(ctx, p, callsByStatusRawSQL)
 }
 
-// SetMaxLeadsInQuery sets how many leads Sources sends back as a set and
-// returns a function that restores the previous value.
-func SetMaxLeadsInQuery(n int) (restore func()) {
-	old := maxLeadsInQuery
-	maxLeadsInQuery = n
-	return func() { maxLeadsInQuery = old }
-}
-
 // SnapshotHead is the snapshot the readers of the call facts pick
 // (factsHead): its id, generation, rebuild cutoff and the refreshes on its
 // chain, head first; zeros when there is none.

@@ -408,17 +408,6 @@ func (s *streamDB) checkFunnelAgainstRaw(stage string) {
 		if err != nil {
 			s.t.Fatalf("%s: Sources %s %v: %v", stage, zone, p, err)
 		}
-		// The same with the leads' set rebuilt by the server, as for a month
-		// with many new leads.
-		restore := analytics.SetMaxLeadsInQuery(0)
-		gotServer, err := store.Sources(ctx, p)
-		restore()
-		if err != nil {
-			s.t.Fatalf("%s: Sources (server-side set) %s %v: %v", stage, zone, p, err)
-		}
-		if !reflect.DeepEqual(gotServer, got) {
-			s.t.Errorf("%s: sources with the set rebuilt by the server differ:\n got %+v\nwant %+v", stage, gotServer, got)
-		}
 		want, err := store.SourcesRaw(ctx, p)
 		if err != nil {
 			s.t.Fatalf("%s: SourcesRaw: %v", stage, err)

@@ -76,17 +76,27 @@ ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN %[1]s") + `) US
 // describePhonesSQL is describeLeadsSQL of the phones in phonesTable.
 var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, phonesTable)
 
-// maxLeadsInQuery is the most leads Sources sends back to ClickHouse as a
-// set; beyond it the server rebuilds the set (describeSnapshotLeadsSQL),
-// which costs a second read of the phone rollup. A variable for the tests,
-// which take both ways.
-var maxLeadsInQuery = 5000
+// candidatesSQL is a superset of the period's leads by the phone rollup
+// of generation @gen and the deals (leadsSQL): the phones with a rollup
+// row whose first contact, or a deal version whose creation, falls in
+// [@start, @end). A lead's first contact is one of those, so every lead
+// is among them; reading neither FINAL nor the latest versions makes it
+// cheap, and it needs no result of leadsSQL.
+const candidatesSQL = `(
+    SELECT phone FROM
+    (
+        SELECT phone FROM phone_rollup
+        WHERE generation = @gen AND first_at >= @start AND first_at < @end
+        UNION ALL
+        SELECT phone FROM deals
+        WHERE phone != '' AND created_at >= @start AND created_at < @end
+    )
+)`
 
-// describeSnapshotLeadsSQL is describeLeadsSQL of the snapshot's leads of
-// the period (leadsSQL): the set is built by the server, not sent with
-// the query, since a month of a young store can have tens of thousands of
-// new leads.
-var describeSnapshotLeadsSQL = fmt.Sprintf(describeLeadsSQL, "(SELECT phone FROM ("+leadsSQL+"))")
+// describeCandidatesSQL is describeLeadsSQL of candidatesSQL: the client
+// rows of the period's leads (and of a few phones that turn out not to
+// be), in a query that runs beside leadsSQL rather than after it.
+var describeCandidatesSQL = fmt.Sprintf(describeLeadsSQL, candidatesSQL)
 
 // lead is one lead of a period: what the funnel counts of it.
 type lead struct {
@@ -134,24 +144,16 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return s.SourcesRaw(ctx, p)
 	}
 	start, end := p.bounds()
-	// The snapshot's leads and the phones changed since are independent
-	// reads, each followed by the client rows of its phones (and the
-	// latter by their calls and deals): run the two chains side by side.
+	// The snapshot's leads, the client rows of a superset of them, and the
+	// phones changed since (followed by their calls, deals and client
+	// rows) are independent reads: run them side by side.
 	leads, changed := map[string]lead{}, map[string]lead{}
 	clients, changedClients := map[string]leadClient{}, map[string]leadClient{}
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, leads) })
 	g.Go(func() error {
-		if err := s.snapshotLeads(gctx, head.generation, start, end, leads); err != nil {
-			return err
-		}
-		// A few leads go back as an external table; many (a young
-		// store's month) would make a large table to send, so the server
-		// rebuilds the set itself instead.
-		if len(leads) <= maxLeadsInQuery {
-			return s.leadClients(gctx, slices.Collect(maps.Keys(leads)), clients)
-		}
-		return s.describe(gctx, clients, describeSnapshotLeadsSQL, clickhouse.Named("gen", head.generation),
+		return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
 			clickhouse.Named("start", start), clickhouse.Named("end", end))
 	})
 	g.Go(func() error {

@@ -78,7 +78,12 @@ func regradeSQL(now time.Time) string {
 
 // genEventsSQL generates calls number [{OFF}, {OFF}+{COUNT}) with starts
 // spread evenly over {SPAN} seconds from {T0} (plus up to 10 minutes),
-// 65% answered, by {MANAGERS} managers to {CLIENTS} clients on 10 lines;
+// 65% answered, by {MANAGERS} managers to {CLIENTS} clients on 10 lines.
+// Clients arrive evenly over the span, as a sales team's new leads do:
+// client c's first day is c/{CLIENTS} of the way through it, and a call
+// goes to one of the clients who have arrived by its start, so every
+// period has its new leads, called first soon after they arrive (a day
+// later on average), and early clients call more often than late ones;
 // 60% arrive as one snapshot event, 40% as a start, an answer (or another
 // ringing) and an end event, half of the answers without a start time;
 // Zadarma-like calls (20%) report talk seconds.
@@ -118,7 +123,7 @@ FROM
     5 + intDiv(h, 16777216) % 40 AS ring,
     10 + intDiv(h2, 2) % 900 AS talk,
     st + ring + if(answered, talk, 0) AS en,
-    concat('+7916', toString(1000000 + intDiv(h2, 1024) % {CLIENTS})) AS client,
+    concat('+7916', toString(1000000 + intDiv(h2, 1024) % (1 + intDiv((st - {T0}) * {CLIENTS}, {SPAN} + 600)))) AS client,
     concat('+7495', toString(1000000 + intDiv(h2, 1048576) % 10)) AS line,
     ['yandex', 'google', 'vk', 'site', 'avito', '2gis', 'referral', '', '', ''][intDiv(h2, 1048576) % 10 + 1] AS src,
     toString(100 + intDiv(h, 4294967296) % {MANAGERS}) AS mgr,
