@@ -12,14 +12,15 @@ import (
 
 // Store runs analytics queries. Days are calendar days in loc.
 type Store struct {
-	conn driver.Conn
-	loc  *time.Location
+	conn    driver.Conn
+	loc     *time.Location
+	clients *clientRows // the funnel's client rows, while the client tables are unchanged
 }
 
 // NewStore returns a Store over a ClickHouse connection whose default
 // database holds callpulse's tables.
 func NewStore(conn driver.Conn, loc *time.Location) *Store {
-	return &Store{conn: conn, loc: loc}
+	return &Store{conn: conn, loc: loc, clients: &clientRows{}}
 }
 
 // Location is the time zone that defines calendar days.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/client"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chtest"
 	"github.com/callpulse/callpulse/phone"
@@ -228,6 +229,52 @@ func TestSources(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSourcesSeeClientImports checks that a client import — a source
+// and a grade for two leads that had neither — shows in the next funnel
+// of the same Store at once: Sources keeps the client rows between
+// queries while the client tables are unchanged.
+func TestSourcesSeeClientImports(t *testing.T) {
+	store, db := funnelStore(t)
+	ctx := context.Background()
+	settle(t, db) // every call in the snapshot: none read as changed since
+	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond}).
+		Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := period(t, "2026-11-10", "2026-11-12")
+	if _, err := store.Sources(ctx, p); err != nil { // reads and keeps the client rows
+		t.Fatal(err)
+	}
+	imported := []client.Client{
+		{Phone: "+79160000002", Name: "C2", Category: client.CategoryA, Source: "exhibition"},
+		{Phone: "+79160000010", Name: "C10", Category: client.CategoryB},
+	}
+	if err := db.UpsertClients(ctx, imported, "csv", time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	want := []analytics.SourceRow{
+		{Source: "seo", Leads: 2},
+		{Source: "vk_ads", Leads: 2, Reached: 2, Qualified: 1, Won: 2, Revenue: 5500050},
+		{Source: "avito", Leads: 1, Reached: 1, Qualified: 1},
+		{Source: "exhibition", Leads: 1, Qualified: 1},          // C2, from yandex_direct (its line)
+		{Source: "unknown", Leads: 1, Reached: 1, Qualified: 1}, // C10, now graded B
+	}
+	got, err := store.Sources(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Sources after the import:\n got %+v\nwant %+v", got, want)
+	}
+	raw, err := store.SourcesRaw(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(raw, want) {
+		t.Errorf("SourcesRaw after the import:\n got %+v\nwant %+v", raw, want)
 	}
 }
 

@@ -144,7 +144,8 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return s.SourcesRaw(ctx, p)
 	}
 	start, end := p.bounds()
-	// The snapshot's leads, the client rows of a superset of them, and the
+	// The snapshot's leads, the client rows (kept while the client tables
+	// are unchanged, else read for a superset of the leads), and the
 	// phones changed since (followed by their calls, deals and client
 	// rows) are independent reads: run them side by side.
 	leads, changed := map[string]lead{}, map[string]lead{}
@@ -152,7 +153,13 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, leads) })
+	var cached map[string]leadClient
 	g.Go(func() error {
+		rows, ok, err := s.clients.get(gctx, s)
+		if ok || err != nil {
+			cached = rows
+			return err
+		}
 		return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
 			clickhouse.Named("start", start), clickhouse.Named("end", end))
 	})
@@ -190,8 +197,15 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		delete(leads, phone)
 	}
 	maps.Copy(leads, changed)
-	maps.Copy(clients, changedClients)
-	return countLeads(leads, clients), nil
+	return countLeads(leads, func(phone string) leadClient {
+		if c, ok := changedClients[phone]; ok {
+			return c
+		}
+		if cached != nil {
+			return cached[phone]
+		}
+		return clients[phone]
+	}), nil
 }
 
 // snapshotLeads adds the period's leads by the phone rollup of generation
@@ -290,10 +304,10 @@ func (s *Store) describe(ctx context.Context, clients map[string]leadClient, q s
 
 // countLeads sums the leads per ad source, sorted by leads, descending,
 // then by source; nil without leads.
-func countLeads(leads map[string]lead, clients map[string]leadClient) []SourceRow {
+func countLeads(leads map[string]lead, clientOf func(phone string) leadClient) []SourceRow {
 	bySource := map[string]*SourceRow{}
 	for phone, l := range leads {
-		c := clients[phone]
+		c := clientOf(phone)
 		source := cmp.Or(c.source, l.firstDealSource, l.firstLineSource, "unknown")
 		r := bySource[source]
 		if r == nil {
