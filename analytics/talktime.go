@@ -292,7 +292,7 @@ func (s *Store) CallsByStatus(ctx context.Context, p Period) ([]StatusCount, err
 	}
 	start, end := p.bounds()
 	counts := map[string]int64{}
-	var deltas []talkDelta
+	var changed []changedCall
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		rows, err := s.conn.Query(gctx, rollupStatusSQL, clickhouse.Named("epoch", head.epoch),
@@ -311,16 +311,26 @@ func (s *Store) CallsByStatus(ctx context.Context, p Period) ([]StatusCount, err
 		}
 		return rows.Err()
 	})
+	// A call's status needs no category: the calls with events since the
+	// snapshot, folded as of its cutoff and now, are all that changed
+	// (a re-grade moves calls between categories, not statuses).
 	g.Go(func() (err error) {
-		deltas, _, err = talkChanges(gctx, s.conn, head.generation, head.cutoff, time.Time{}, s.loc.String())
+		changed, err = foldChanges(gctx, s.conn, head.cutoff, time.Time{}, "UTC", false)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for _, d := range deltas {
-		if !d.bucket.Before(start) && d.bucket.Before(end) {
-			counts[d.status.String()] += d.calls
+	for _, c := range changed {
+		for _, side := range []struct {
+			f    foldSide
+			sign int64
+		}{{c.old, -1}, {c.new, 1}} {
+			// Period bounds are whole quarter hours (quarterHourDays), so a
+			// start in the period is a rollup bucket in it.
+			if side.f.counted() && !side.f.started.Before(start) && side.f.started.Before(end) {
+				counts[side.f.viewStatus().String()] += side.sign
+			}
 		}
 	}
 	var out []StatusCount
