@@ -134,7 +134,8 @@ func leadOf(c *phoneFacts, d dealFacts, start, end time.Time) (lead, bool) {
 // It reads the phone rollup of the newest snapshot Rollup published, with
 // the phones whose calls changed since folded here, so it is exact whether
 // the refresher runs, lags or is stopped; without a snapshot it is
-// SourcesRaw.
+// SourcesRaw. The leads' client sources and grades come from the rows the
+// Store keeps (clientRows).
 func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	head, _, ok, err := factsSnapshot(ctx, s.conn)
 	if err != nil {
@@ -144,25 +145,30 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return s.SourcesRaw(ctx, p)
 	}
 	start, end := p.bounds()
-	// The snapshot's leads, the client rows (kept while the client tables
-	// are unchanged, else read for a superset of the leads), and the
-	// phones changed since (followed by their calls, deals and client
-	// rows) are independent reads: run them side by side.
+	// The leads' client rows: those the Store keeps while the client tables
+	// are unchanged, or, on replicated tables, read below for a superset of
+	// the leads and for the phones changed since.
+	clients, kept, err := s.clients.get(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	changedClients := map[string]leadClient{}
+	if !kept {
+		clients = map[string]leadClient{}
+	}
+	// The snapshot's leads, their client rows, and the phones changed since
+	// (followed by their calls, deals and client rows) are independent
+	// reads: run them side by side.
 	leads, changed := map[string]lead{}, map[string]lead{}
-	clients, changedClients := map[string]leadClient{}, map[string]leadClient{}
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, leads) })
-	var cached map[string]leadClient
-	g.Go(func() error {
-		rows, ok, err := s.clients.get(gctx, s)
-		if ok || err != nil {
-			cached = rows
-			return err
-		}
-		return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
-			clickhouse.Named("start", start), clickhouse.Named("end", end))
-	})
+	if !kept {
+		g.Go(func() error {
+			return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
+				clickhouse.Named("start", start), clickhouse.Named("end", end))
+		})
+	}
 	g.Go(func() error {
 		calls, phones, err := freshPhones(gctx, s.conn, head.cutoff)
 		if err != nil || len(phones) == 0 {
@@ -179,7 +185,9 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 			deals, err = s.dealsOf(hctx, phones)
 			return err
 		})
-		h.Go(func() error { return s.leadClients(hctx, phones, changedClients) })
+		if !kept {
+			h.Go(func() error { return s.leadClients(hctx, phones, changedClients) })
+		}
 		if err := h.Wait(); err != nil {
 			return err
 		}
@@ -197,15 +205,10 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		delete(leads, phone)
 	}
 	maps.Copy(leads, changed)
-	return countLeads(leads, func(phone string) leadClient {
-		if c, ok := changedClients[phone]; ok {
-			return c
-		}
-		if cached != nil {
-			return cached[phone]
-		}
-		return clients[phone]
-	}), nil
+	if !kept {
+		maps.Copy(clients, changedClients) // kept rows are shared: never written
+	}
+	return countLeads(leads, clients), nil
 }
 
 // snapshotLeads adds the period's leads by the phone rollup of generation
@@ -304,10 +307,10 @@ func (s *Store) describe(ctx context.Context, clients map[string]leadClient, q s
 
 // countLeads sums the leads per ad source, sorted by leads, descending,
 // then by source; nil without leads.
-func countLeads(leads map[string]lead, clientOf func(phone string) leadClient) []SourceRow {
+func countLeads(leads map[string]lead, clients map[string]leadClient) []SourceRow {
 	bySource := map[string]*SourceRow{}
 	for phone, l := range leads {
-		c := clientOf(phone)
+		c := clients[phone]
 		source := cmp.Or(c.source, l.firstDealSource, l.firstLineSource, "unknown")
 		r := bySource[source]
 		if r == nil {
