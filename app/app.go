@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/config"
 	"github.com/callpulse/callpulse/crmsync"
 	"github.com/callpulse/callpulse/ingest"
@@ -58,6 +59,7 @@ type App struct {
 	crm              *crmsync.Outbox
 	crmSyncers       []*crmsync.Syncer
 	scorer           *scoring.Scorer
+	store            *analytics.Store // the API's, the gauges' and the report's: one copy of what it keeps
 	recordings       *recordings.Store
 	recordingLinks   *recordings.Links // signs the recording links put on CRM cards
 
@@ -121,6 +123,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *App, e
 	if a.scorer, err = newScorer(cfg, a.db); err != nil {
 		return nil, err
 	}
+	a.store = analytics.NewStore(a.db.Conn(), cfg.Location())
 	if a.webhookProviders, err = a.providers(norm); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/api"
 	"github.com/callpulse/callpulse/ingest"
 	"github.com/callpulse/callpulse/live"
@@ -34,8 +33,7 @@ func (a *App) routes() (*http.ServeMux, error) {
 		}
 	}
 
-	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
-	apiServer := api.NewServer(string(a.cfg.API.Token), store, a.team(), a.targets(),
+	apiServer := api.NewServer(string(a.cfg.API.Token), a.store, a.team(), a.targets(),
 		a.cfg.ClickHouse.QueryTimeout, a.log.With("component", "api"))
 	apiServer.CallbackSLA = a.cfg.Analytics.CallbackSLA
 	apiServer.Register(mux)

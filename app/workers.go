@@ -31,12 +31,11 @@ func (a *App) startWorkers(ctx context.Context) error {
 	a.writerReader = reader
 	whMetrics := warehouse.NewMetrics(a.reg)
 	writer := warehouse.NewEventWriter(a.db, a.cfg.SourceByLine(), whMetrics, a.log.With("component", "writer"))
-	store := analytics.NewStore(a.db.Conn(), a.cfg.Location())
 	sources := make([]string, 0, len(a.cfg.Lines))
 	for _, l := range a.cfg.Lines {
 		sources = append(sources, l.Source)
 	}
-	gauges := analytics.NewGaugesWithOptions(a.reg, store, a.team(), analytics.GaugeOptions{
+	gauges := analytics.NewGaugesWithOptions(a.reg, a.store, a.team(), analytics.GaugeOptions{
 		CallbackSLA: a.cfg.Analytics.CallbackSLA,
 		Sources:     sources,
 		Timeout:     a.cfg.ClickHouse.QueryTimeout,
