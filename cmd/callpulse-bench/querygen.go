@@ -70,7 +70,7 @@ const liveTrafficText = "about 10 s of busy-hour traffic (what a query sees with
 	"5s with a 5s margin): 25 new calls, 12 calls ending, 3 late events of calls 1-20 days old"
 
 // regradeSQL grades a client A from 60 days ago: every call of theirs
-// since then (about 33 in this store) changes category.
+// since then (about 50 in this store) changes category.
 func regradeSQL(now time.Time) string {
 	return fmt.Sprintf(`INSERT INTO client_categories (phone, category, valid_from, origin, recorded_at)
 		SELECT '+79161007919', 'A', toDateTime(%d), 'bench', now()`, now.Unix()-60*86400)
