@@ -153,9 +153,10 @@ func TestRetriesHonourRetryAfterAndPermanentErrorsDeadLetter(t *testing.T) {
 
 	r.srv.RevokeAuth()
 	r.write(t, busyCall("b2", known)...)
-	r.waitUntil(t, "a dead letter", func() bool {
+	// The outbox stores the dead letter, then sets the gauge: wait for both.
+	r.waitUntil(t, "a dead letter, counted", func() bool {
 		d, _ := r.ob.DeadLetters()
-		return len(d) == 1
+		return len(d) == 1 && testutil.ToFloat64(r.obMetric(t, "callpulse_crm_dead_letters")) == 1
 	})
 	dl, _ := r.ob.DeadLetters()
 	if d := dl[0]; d.ID != "amocrm/call/generic:b2" || d.Status != 401 || d.Kind != crmsync.KindCall ||
