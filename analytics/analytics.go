@@ -14,13 +14,16 @@ import (
 type Store struct {
 	conn    driver.Conn
 	loc     *time.Location
-	clients *clientRows // the funnel's client rows, while the client tables are unchanged
+	clients *keptRows[map[string]leadClient] // the funnel's client rows, while their tables are unchanged
+	deals   *keptRows[map[string]dealFacts]  // every phone's deal facts, while the deals are unchanged
 }
 
 // NewStore returns a Store over a ClickHouse connection whose default
 // database holds callpulse's tables.
 func NewStore(conn driver.Conn, loc *time.Location) *Store {
-	return &Store{conn: conn, loc: loc, clients: &clientRows{}}
+	return &Store{conn: conn, loc: loc,
+		clients: newKeptRows(allClients, "clients", "client_categories"),
+		deals:   newKeptRows(allDeals, "deals")}
 }
 
 // Location is the time zone that defines calendar days.

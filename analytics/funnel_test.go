@@ -11,6 +11,7 @@ import (
 	"github.com/callpulse/callpulse/analytics"
 	"github.com/callpulse/callpulse/call"
 	"github.com/callpulse/callpulse/client"
+	"github.com/callpulse/callpulse/deal"
 	"github.com/callpulse/callpulse/importer"
 	"github.com/callpulse/callpulse/internal/chtest"
 	"github.com/callpulse/callpulse/phone"
@@ -232,11 +233,12 @@ func TestSources(t *testing.T) {
 	}
 }
 
-// TestSourcesSeeClientImports checks that a client import — a source
-// and a grade for two leads that had neither — shows in the next funnel
-// of the same Store at once: Sources keeps the client rows between
-// queries while the client tables are unchanged.
-func TestSourcesSeeClientImports(t *testing.T) {
+// TestSourcesSeeImports checks that imports — a source and a grade for
+// two leads that had neither, a won deal for one of them, and a deal of a
+// phone never called — show in the next funnel of the same Store at once:
+// Sources keeps the client rows and the deal facts between queries while
+// their tables are unchanged.
+func TestSourcesSeeImports(t *testing.T) {
 	store, db := funnelStore(t)
 	ctx := context.Background()
 	settle(t, db) // every call in the snapshot: none read as changed since
@@ -245,7 +247,7 @@ func TestSourcesSeeClientImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := period(t, "2026-11-10", "2026-11-12")
-	if _, err := store.Sources(ctx, p); err != nil { // reads and keeps the client rows
+	if _, err := store.Sources(ctx, p); err != nil { // reads and keeps the client rows and deal facts
 		t.Fatal(err)
 	}
 	imported := []client.Client{
@@ -255,12 +257,23 @@ func TestSourcesSeeClientImports(t *testing.T) {
 	if err := db.UpsertClients(ctx, imported, "csv", time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
+	created := time.Date(2026, 11, 11, 10, 0, 0, 0, moscow)
+	deals := []deal.Deal{
+		// C10 wins a deal; a phone never called opens one in the period.
+		{ID: "10", Phone: "+79160000010", Stage: deal.StageWon, Amount: 70000, CreatedAt: created,
+			ClosedAt: created.Add(time.Hour)},
+		{ID: "20", Phone: "+79160000020", Stage: deal.StageOpen, Source: "partner", CreatedAt: created},
+	}
+	if err := db.UpsertDeals(ctx, deals, "csv", time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
 	want := []analytics.SourceRow{
 		{Source: "seo", Leads: 2},
 		{Source: "vk_ads", Leads: 2, Reached: 2, Qualified: 1, Won: 2, Revenue: 5500050},
 		{Source: "avito", Leads: 1, Reached: 1, Qualified: 1},
-		{Source: "exhibition", Leads: 1, Qualified: 1},          // C2, from yandex_direct (its line)
-		{Source: "unknown", Leads: 1, Reached: 1, Qualified: 1}, // C10, now graded B
+		{Source: "exhibition", Leads: 1, Qualified: 1},                                  // C2, from yandex_direct (its line)
+		{Source: "partner", Leads: 1},                                                   // the new deal's phone
+		{Source: "unknown", Leads: 1, Reached: 1, Qualified: 1, Won: 1, Revenue: 70000}, // C10, now graded B, won
 	}
 	got, err := store.Sources(ctx, p)
 	if err != nil {

@@ -33,31 +33,14 @@ const dealFactsSQL = `
         WHERE phone != '' %s
         GROUP BY phone`
 
-// leadsSQL is the leads of the period [@start, @end) by the phone rollup
-// of generation @gen and the deals: every phone with calls or deals whose
-// first contact falls in the period.
-var leadsSQL = `
-SELECT phone, first_contact, first_line_source, first_deal_source, reached, won, revenue
-FROM
-(
-    SELECT
-        phone,
-        multiIf(first_at > toDateTime(0) AND (first_deal = toDateTime(0) OR first_at <= first_deal), first_at, first_deal)
-            AS first_contact,
-        source AS first_line_source,
-        deal_source AS first_deal_source,
-        toUInt8(answered > 0) AS reached,
-        won,
-        revenue
-    FROM
-    (
-        SELECT phone, first_at, source, answered
-        FROM phone_rollup FINAL
-        WHERE generation = @gen
-    )
-    ANY FULL JOIN (` + fmt.Sprintf(dealFactsSQL, "") + `) USING phone
-)
-WHERE first_contact >= @start AND first_contact < @end`
+// rollupLeadsSQL is what the funnel needs of the phone rollup of
+// generation @gen for the leads of the period [@start, @end): the rows of
+// the phones first called in the period, and of those whose first deal
+// was created in it (phonesTable), which are leads unless called earlier.
+var rollupLeadsSQL = `
+SELECT phone, first_at, source, answered
+FROM phone_rollup FINAL
+WHERE generation = @gen AND ((first_at >= @start AND first_at < @end) OR phone IN ` + phonesTable + `)`
 
 // describeLeadsSQL is the client row's source and the latest known grade
 // of the phones of the set %[1]s that have either.
@@ -134,8 +117,9 @@ func leadOf(c *phoneFacts, d dealFacts, start, end time.Time) (lead, bool) {
 // It reads the phone rollup of the newest snapshot Rollup published, with
 // the phones whose calls changed since folded here, so it is exact whether
 // the refresher runs, lags or is stopped; without a snapshot it is
-// SourcesRaw. The leads' client sources and grades come from the rows the
-// Store keeps (clientRows).
+// SourcesRaw. The deal facts and the leads' client sources and grades
+// come from the rows the Store keeps (keptRows) while their tables are
+// unchanged.
 func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	head, _, ok, err := factsSnapshot(ctx, s.conn)
 	if err != nil {
@@ -145,25 +129,42 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return s.SourcesRaw(ctx, p)
 	}
 	start, end := p.bounds()
-	// The leads' client rows: those the Store keeps while the client tables
-	// are unchanged, or, on replicated tables, read below for a superset of
-	// the leads and for the phones changed since.
-	clients, kept, err := s.clients.get(ctx, s)
-	if err != nil {
+	// Every phone's deal facts, and the client rows: those the Store keeps,
+	// or, on replicated tables, every phone's deal facts read here and the
+	// client rows read below for a superset of the leads and for the phones
+	// changed since.
+	var clients map[string]leadClient
+	var deals map[string]dealFacts
+	var clientsKept bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		clients, clientsKept, err = s.clients.get(gctx, s)
+		return err
+	})
+	g.Go(func() error {
+		var kept bool
+		var err error
+		if deals, kept, err = s.deals.get(gctx, s); err != nil || kept {
+			return err
+		}
+		deals, err = allDeals(gctx, s)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	changedClients := map[string]leadClient{}
-	if !kept {
+	if !clientsKept {
 		clients = map[string]leadClient{}
 	}
 	// The snapshot's leads, their client rows, and the phones changed since
-	// (followed by their calls, deals and client rows) are independent
-	// reads: run them side by side.
+	// (followed by their calls and client rows) are independent reads: run
+	// them side by side.
 	leads, changed := map[string]lead{}, map[string]lead{}
 	var fresh map[string]*phoneFacts
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, leads) })
-	if !kept {
+	g, gctx = errgroup.WithContext(ctx)
+	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, deals, leads) })
+	if !clientsKept {
 		g.Go(func() error {
 			return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
 				clickhouse.Named("start", start), clickhouse.Named("end", end))
@@ -174,18 +175,13 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		if err != nil || len(phones) == 0 {
 			return err
 		}
-		// Their calls, deals and client rows are independent reads too.
-		var deals map[string]dealFacts
+		// Their calls and client rows are independent reads too.
 		h, hctx := errgroup.WithContext(gctx)
 		h.Go(func() (err error) {
 			fresh, err = freshPhoneFacts(hctx, s.conn, head.generation, head.cutoff, calls, phones)
 			return err
 		})
-		h.Go(func() (err error) {
-			deals, err = s.dealsOf(hctx, phones)
-			return err
-		})
-		if !kept {
+		if !clientsKept {
 			h.Go(func() error { return s.leadClients(hctx, phones, changedClients) })
 		}
 		if err := h.Wait(); err != nil {
@@ -205,50 +201,69 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		delete(leads, phone)
 	}
 	maps.Copy(leads, changed)
-	if !kept {
+	if !clientsKept {
 		maps.Copy(clients, changedClients) // kept rows are shared: never written
 	}
 	return countLeads(leads, clients), nil
 }
 
 // snapshotLeads adds the period's leads by the phone rollup of generation
-// gen to leads.
-func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.Time, leads map[string]lead) error {
-	rows, err := s.conn.Query(ctx, leadsSQL, clickhouse.Named("gen", gen), clickhouse.Named("start", start),
+// gen and every phone's deal facts to leads.
+func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.Time, deals map[string]dealFacts,
+	leads map[string]lead) error {
+	// The phones whose first deal falls in the period: leads unless their
+	// first call came earlier, which their rollup row tells.
+	var dealFirst []string
+	for phone, d := range deals {
+		if !d.first.IsZero() && !d.first.Before(start) && d.first.Before(end) {
+			dealFirst = append(dealFirst, phone)
+		}
+	}
+	qctx, err := withPhones(ctx, slices.Values(dealFirst))
+	if err != nil {
+		return err
+	}
+	rows, err := s.conn.Query(qctx, rollupLeadsSQL, clickhouse.Named("gen", gen), clickhouse.Named("start", start),
 		clickhouse.Named("end", end))
 	if err != nil {
-		return fmt.Errorf("query leads: %w", err)
+		return fmt.Errorf("query the phone rollup of leads: %w", err)
 	}
 	defer rows.Close()
+	called := map[string]bool{}
 	for rows.Next() {
 		var phone string
-		var first time.Time
-		var l lead
-		var reached, won uint8
-		if err := rows.Scan(&phone, &first, &l.firstLineSource, &l.firstDealSource, &reached, &won, &l.revenue); err != nil {
-			return fmt.Errorf("scan lead: %w", err)
+		var c phoneFacts
+		if err := rows.Scan(&phone, &c.firstAt, &c.source, &c.answered); err != nil {
+			return fmt.Errorf("scan the phone rollup of a lead: %w", err)
 		}
-		l.reached, l.won = reached == 1, won == 1
-		leads[phone] = l
+		c.firstAt = unknownZero(c.firstAt)
+		called[phone] = true
+		if l, ok := leadOf(&c, deals[phone], start, end); ok {
+			leads[phone] = l
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read leads: %w", err)
+		return fmt.Errorf("read the phone rollup of leads: %w", err)
+	}
+	for _, phone := range dealFirst {
+		if called[phone] {
+			continue
+		}
+		if l, ok := leadOf(&phoneFacts{}, deals[phone], start, end); ok {
+			leads[phone] = l
+		}
 	}
 	return nil
 }
 
-// dealsOfPhonesSQL is dealFactsSQL of the phones in phonesTable.
-var dealsOfPhonesSQL = fmt.Sprintf(dealFactsSQL, "AND phone IN "+phonesTable)
+// allDealsSQL is dealFactsSQL of every phone with a deal.
+var allDealsSQL = fmt.Sprintf(dealFactsSQL, "")
 
-// dealsOf reads the deal facts of phones.
-func (s *Store) dealsOf(ctx context.Context, phones []string) (map[string]dealFacts, error) {
-	qctx, err := withPhones(ctx, slices.Values(phones))
+// allDeals reads the deal facts of every phone with a deal.
+func allDeals(ctx context.Context, s *Store) (map[string]dealFacts, error) {
+	rows, err := s.conn.Query(ctx, allDealsSQL)
 	if err != nil {
-		return nil, err
-	}
-	rows, err := s.conn.Query(qctx, dealsOfPhonesSQL)
-	if err != nil {
-		return nil, fmt.Errorf("query deals of %d phones: %w", len(phones), err)
+		return nil, fmt.Errorf("query the deals of every phone: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]dealFacts{}
@@ -257,13 +272,13 @@ func (s *Store) dealsOf(ctx context.Context, phones []string) (map[string]dealFa
 		var d dealFacts
 		var won uint8
 		if err := rows.Scan(&phone, &d.first, &d.source, &won, &d.revenue); err != nil {
-			return nil, fmt.Errorf("scan deals of a phone: %w", err)
+			return nil, fmt.Errorf("scan the deals of a phone: %w", err)
 		}
 		d.first, d.won = unknownZero(d.first), won == 1
 		out[phone] = d
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read deals of phones: %w", err)
+		return nil, fmt.Errorf("read the deals of every phone: %w", err)
 	}
 	return out, nil
 }

@@ -1,0 +1,94 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// keptRows keeps rows the funnel derives from whole tables — every
+// phone's client source and grade, every phone's deal facts — so that
+// Sources need not derive them again for every period while the tables
+// are unchanged. They change only when clients or deals are imported or
+// pulled from a CRM; the rows are keyed by the active data parts of their
+// tables, which every insert, merge or mutation replaces, so a change is
+// seen by the next query, exactly as without keeping them. On replicated
+// tables (clickhouse.cluster) a query may read another replica than the
+// one whose parts are listed, so there nothing is kept.
+type keptRows[T any] struct {
+	partsSQL string                                         // lists the tables' active parts (tablePartsSQL)
+	read     func(ctx context.Context, s *Store) (T, error) // derives the rows from the tables
+
+	mu    sync.Mutex
+	parts string // the parts the rows were read from; "" before the first read
+	rows  T
+}
+
+// newKeptRows keeps the rows read derives from tables.
+func newKeptRows[T any](read func(ctx context.Context, s *Store) (T, error), tables ...string) *keptRows[T] {
+	return &keptRows[T]{partsSQL: fmt.Sprintf(tablePartsSQL, "'"+strings.Join(tables, "', '")+"'"), read: read}
+}
+
+// tablePartsSQL lists the active parts of the tables %s (quoted names),
+// and counts the replicated tables of the database.
+const tablePartsSQL = `
+SELECT
+    arrayStringConcat(groupArray(concat(table, '/', name)), ','),
+    (SELECT count() FROM system.replicas WHERE database = currentDatabase())
+FROM
+(
+    SELECT table, name FROM system.parts
+    WHERE database = currentDatabase() AND table IN (%s) AND active
+    ORDER BY table, name
+)`
+
+// get returns the rows, read again if the tables changed since the last
+// read; ok is false on replicated tables, where the caller reads what it
+// needs itself. The rows are shared: callers must not change them.
+func (k *keptRows[T]) get(ctx context.Context, s *Store) (rows T, ok bool, err error) {
+	var parts string
+	var replicated uint64
+	if err := s.conn.QueryRow(ctx, k.partsSQL).Scan(&parts, &replicated); err != nil {
+		return rows, false, fmt.Errorf("list the parts of the tables of kept rows: %w", err)
+	}
+	if replicated > 0 {
+		return rows, false, nil
+	}
+	parts = "parts:" + parts // never "", which means "not read yet"
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.parts == parts {
+		return k.rows, true, nil
+	}
+	if rows, err = k.read(ctx, s); err != nil {
+		var zero T
+		return zero, false, err
+	}
+	k.parts, k.rows = parts, rows
+	return rows, true, nil
+}
+
+// allClientsSQL is describeLeadsSQL of every phone, keeping the rows the
+// funnel can use: a source, or a grade that qualifies (A or B).
+var allClientsSQL = `
+SELECT phone, c_source, current_category
+FROM
+(
+    SELECT phone, source AS c_source
+    FROM clients
+    ORDER BY phone, version DESC
+    LIMIT 1 BY phone
+)
+ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "") + `) USING phone
+WHERE c_source != '' OR current_category IN ('A', 'B')`
+
+// allClients reads the client rows of every phone that has a source or a
+// qualifying grade.
+func allClients(ctx context.Context, s *Store) (map[string]leadClient, error) {
+	rows := map[string]leadClient{}
+	if err := s.describe(ctx, rows, allClientsSQL); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
