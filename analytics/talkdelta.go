@@ -204,15 +204,17 @@ func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to tim
 		changedHist, err = phoneHistories(gctx, conn, phones)
 		return err
 	})
+	// The re-graded phones' calls and grade histories both select the
+	// phones in ClickHouse (regradedSQL), so they need not wait for each
+	// other. A grade row stored between the two reads at most adds a phone
+	// whose history no call asks for, or leaves a call without the row,
+	// which then reads as it did before the row: no change.
 	g.Go(func() (err error) {
-		if regraded, err = regradedCalls(gctx, conn, gen, from, to, tz); err != nil {
-			return err
-		}
-		phones := map[string]struct{}{}
-		for _, s := range regraded {
-			phones[s.phone] = struct{}{}
-		}
-		regradedHist, err = phoneHistories(gctx, conn, phones)
+		regraded, err = regradedCalls(gctx, conn, gen, from, to, tz)
+		return err
+	})
+	g.Go(func() (err error) {
+		regradedHist, err = regradedHistories(gctx, conn, from, to)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -259,13 +261,8 @@ func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to tim
 // history in [from, to) (to zero: up to now), as of from, from the call
 // facts of generation gen.
 func regradedCalls(ctx context.Context, conn driver.Conn, gen uint64, from, to time.Time, tz string) ([]talkShare, error) {
-	cond := ""
-	args := []any{clickhouse.Named("gen", gen), clickhouse.Named("from", from), clickhouse.Named("asof", from),
-		clickhouse.Named("tz", tz)}
-	if !to.IsZero() {
-		cond = "AND at < @to"
-		args = append(args, clickhouse.Named("to", to))
-	}
+	cond, args := regradedCond(from, to)
+	args = append(args, clickhouse.Named("gen", gen), clickhouse.Named("asof", from), clickhouse.Named("tz", tz))
 	rows, err := conn.Query(ctx, regradedCallsSQL(cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query calls of re-graded phones: %w", err)
@@ -288,6 +285,16 @@ func regradedCalls(ctx context.Context, conn driver.Conn, gen uint64, from, to t
 		return nil, fmt.Errorf("read calls of re-graded phones: %w", err)
 	}
 	return out, nil
+}
+
+// regradedCond is regradedSQL's condition and parameters for the phones
+// that got grade history in [from, to) (to zero: up to now).
+func regradedCond(from, to time.Time) (string, []any) {
+	args := []any{clickhouse.Named("from", from)}
+	if to.IsZero() {
+		return "", args
+	}
+	return "AND at < @to", append(args, clickhouse.Named("to", to))
 }
 
 // talkShare is what the talk-time rollup counts of one call with a start.
@@ -374,30 +381,42 @@ func (h gradeHistory) categoryAt(t, cutoff time.Time) client.Category {
 
 // phoneHistories reads the grade history of phones.
 func phoneHistories(ctx context.Context, conn driver.Conn, phones map[string]struct{}) (map[string]gradeHistory, error) {
-	out := map[string]gradeHistory{}
 	if len(phones) == 0 {
-		return out, nil
+		return map[string]gradeHistory{}, nil
 	}
 	qctx, err := withPhones(ctx, maps.Keys(phones))
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(qctx, phoneHistorySQL)
+	return readHistories(qctx, conn, fmt.Sprintf("%d phones", len(phones)), phoneHistorySQL)
+}
+
+// regradedHistories reads the grade history of the phones that got grade
+// history in [from, to) (to zero: up to now).
+func regradedHistories(ctx context.Context, conn driver.Conn, from, to time.Time) (map[string]gradeHistory, error) {
+	cond, args := regradedCond(from, to)
+	return readHistories(ctx, conn, "re-graded phones", regradedHistorySQL(cond), args...)
+}
+
+// readHistories runs a historyOfSQL query of the phones described by what.
+func readHistories(ctx context.Context, conn driver.Conn, what, q string, args ...any) (map[string]gradeHistory, error) {
+	rows, err := conn.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query grade history of %d phones: %w", len(phones), err)
+		return nil, fmt.Errorf("query grade history of %s: %w", what, err)
 	}
 	defer rows.Close()
+	out := map[string]gradeHistory{}
 	for rows.Next() {
 		var phone, cat string
 		var r gradeRow
 		if err := rows.Scan(&phone, &r.validFrom, &cat, &r.recordedAt, &r.at); err != nil {
-			return nil, fmt.Errorf("scan grade history: %w", err)
+			return nil, fmt.Errorf("scan grade history of %s: %w", what, err)
 		}
 		r.category = client.Category(cat)
 		out[phone] = append(out[phone], r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read grade history: %w", err)
+		return nil, fmt.Errorf("read grade history of %s: %w", what, err)
 	}
 	return out, nil
 }

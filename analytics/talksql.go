@@ -13,6 +13,8 @@ package analytics
 // Parameters are bound by name on the client (@name); ClickHouse 18.16
 // allows one JOIN per SELECT, hence the nesting.
 
+import "fmt"
+
 // talkTimeRawSQL is the straightforward query: it folds every event
 // through the calls view, then joins the calls of the period with their
 // phones' whole history. It is the reference the pre-aggregated path is
@@ -269,8 +271,17 @@ const regradedSQL = `
 SELECT DISTINCT phone FROM category_log
 WHERE at >= @from AND phone != '' AND category != 'unknown' %s`
 
-// phoneHistorySQL is the raw grade history of the phones in phonesTable.
-const phoneHistorySQL = `
+// historyOfSQL is the raw grade history of the phones in the set %s.
+const historyOfSQL = `
 SELECT phone, valid_from, toString(category), recorded_at, at
 FROM category_log
-WHERE phone IN ` + phonesTable + ` AND phone != '' AND category != 'unknown'`
+WHERE phone IN %s AND phone != '' AND category != 'unknown'`
+
+// phoneHistorySQL is historyOfSQL of the phones in phonesTable.
+var phoneHistorySQL = fmt.Sprintf(historyOfSQL, phonesTable)
+
+// regradedHistorySQL is historyOfSQL of regradedSQL's phones (%s: its
+// condition).
+func regradedHistorySQL(cond string) string {
+	return fmt.Sprintf(historyOfSQL, "("+fmt.Sprintf(regradedSQL, cond)+")")
+}
