@@ -69,6 +69,16 @@ func (k *keptRows[T]) get(ctx context.Context, s *Store) (rows T, ok bool, err e
 	return rows, true, nil
 }
 
+// load returns the kept rows, or on replicated tables rows read for this
+// caller alone. The rows are shared: callers must not change them.
+func (k *keptRows[T]) load(ctx context.Context, s *Store) (T, error) {
+	rows, ok, err := k.get(ctx, s)
+	if err != nil || ok {
+		return rows, err
+	}
+	return k.read(ctx, s)
+}
+
 // allClientsSQL is describeLeadsSQL of every phone, keeping the rows the
 // funnel can use: a source, or a grade that qualifies (A or B).
 var allClientsSQL = `

@@ -141,13 +141,8 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		clients, clientsKept, err = s.clients.get(gctx, s)
 		return err
 	})
-	g.Go(func() error {
-		var kept bool
-		var err error
-		if deals, kept, err = s.deals.get(gctx, s); err != nil || kept {
-			return err
-		}
-		deals, err = allDeals(gctx, s)
+	g.Go(func() (err error) {
+		deals, err = s.deals.load(gctx, s)
 		return err
 	})
 	if err := g.Wait(); err != nil {
