@@ -15,7 +15,9 @@ import (
 // tables, which every insert, merge or mutation replaces, so a change is
 // seen by the next query, exactly as without keeping them. On replicated
 // tables (clickhouse.cluster) a query may read another replica than the
-// one whose parts are listed, so there nothing is kept.
+// one whose parts are listed, so there nothing is kept. A part is known by
+// its name and when it was written, so that a table dropped and made
+// again, whose block numbers start over, cannot pass for the old one.
 type keptRows[T any] struct {
 	partsSQL string                                         // lists the tables' active parts (tablePartsSQL)
 	read     func(ctx context.Context, s *Store) (T, error) // derives the rows from the tables
@@ -34,11 +36,11 @@ func newKeptRows[T any](read func(ctx context.Context, s *Store) (T, error), tab
 // and counts the replicated tables of the database.
 const tablePartsSQL = `
 SELECT
-    arrayStringConcat(groupArray(concat(table, '/', name)), ','),
+    arrayStringConcat(groupArray(concat(table, '/', name, '@', toString(toUInt32(modification_time)))), ','),
     (SELECT count() FROM system.replicas WHERE database = currentDatabase())
 FROM
 (
-    SELECT table, name FROM system.parts
+    SELECT table, name, modification_time FROM system.parts
     WHERE database = currentDatabase() AND table IN (%s) AND active
     ORDER BY table, name
 )`
