@@ -202,7 +202,7 @@ var contactsNowSQL = `
             FROM (` + nowCallsSQL(callFactsRowsSQL)("client_phone IN "+freshPhonesTable) + `)
             GROUP BY client_phone
         )
-        ANY FULL JOIN (` + fmt.Sprintf(dealFactsSQL, "") + `) USING phone`
+        ANY FULL JOIN (` + dealFactsSQL + `) USING phone`
 
 // sourcedQuery is a query in both forms.
 type sourcedQuery struct{ raw, now string }

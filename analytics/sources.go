@@ -21,7 +21,7 @@ import (
 // dealFactsSQL is, per client phone, what the funnel needs of its deals
 // (their newest versions): the earliest creation, the source of the
 // earliest with one, whether one is won, and the won amounts in minor
-// units. %s is a further condition.
+// units.
 const dealFactsSQL = `
         SELECT
             phone,
@@ -30,7 +30,7 @@ const dealFactsSQL = `
             toUInt8(max(stage = 'won')) AS won,
             toInt64(sumIf(toInt64(amount * 100), stage = 'won')) AS revenue
         FROM (` + latestDealsSQL + `)
-        WHERE phone != '' %s
+        WHERE phone != ''
         GROUP BY phone`
 
 // rollupLeadsSQL is what the funnel needs of the phone rollup of
@@ -60,11 +60,11 @@ ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "AND phone IN %[1]s") + `) US
 var describePhonesSQL = fmt.Sprintf(describeLeadsSQL, phonesTable)
 
 // candidatesSQL is a superset of the period's leads by the phone rollup
-// of generation @gen and the deals (leadsSQL): the phones with a rollup
-// row whose first contact, or a deal version whose creation, falls in
-// [@start, @end). A lead's first contact is one of those, so every lead
+// of generation @gen and the deals (snapshotLeads): the phones with a
+// rollup row whose first contact, or a deal version whose creation, falls
+// in [@start, @end). A lead's first contact is one of those, so every lead
 // is among them; reading neither FINAL nor the latest versions makes it
-// cheap, and it needs no result of leadsSQL.
+// cheap, and it needs no result of snapshotLeads.
 const candidatesSQL = `(
     SELECT phone FROM
     (
@@ -78,7 +78,7 @@ const candidatesSQL = `(
 
 // describeCandidatesSQL is describeLeadsSQL of candidatesSQL: the client
 // rows of the period's leads (and of a few phones that turn out not to
-// be), in a query that runs beside leadsSQL rather than after it.
+// be), in a query that runs beside snapshotLeads rather than after it.
 var describeCandidatesSQL = fmt.Sprintf(describeLeadsSQL, candidatesSQL)
 
 // lead is one lead of a period: what the funnel counts of it.
@@ -249,33 +249,6 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 		}
 	}
 	return nil
-}
-
-// allDealsSQL is dealFactsSQL of every phone with a deal.
-var allDealsSQL = fmt.Sprintf(dealFactsSQL, "")
-
-// allDeals reads the deal facts of every phone with a deal.
-func allDeals(ctx context.Context, s *Store) (map[string]dealFacts, error) {
-	rows, err := s.conn.Query(ctx, allDealsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("query the deals of every phone: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]dealFacts{}
-	for rows.Next() {
-		var phone string
-		var d dealFacts
-		var won uint8
-		if err := rows.Scan(&phone, &d.first, &d.source, &won, &d.revenue); err != nil {
-			return nil, fmt.Errorf("scan the deals of a phone: %w", err)
-		}
-		d.first, d.won = unknownZero(d.first), won == 1
-		out[phone] = d
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the deals of every phone: %w", err)
-	}
-	return out, nil
 }
 
 // leadClient is what the funnel needs of a lead's client row and grades.

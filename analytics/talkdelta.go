@@ -206,9 +206,14 @@ func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to tim
 	})
 	// The re-graded phones' calls and grade histories both select the
 	// phones in ClickHouse (regradedSQL), so they need not wait for each
-	// other. A grade row stored between the two reads at most adds a phone
-	// whose history no call asks for, or leaves a call without the row,
-	// which then reads as it did before the row: no change.
+	// other. A grade row stored between the two reads is seen or not as
+	// the history read ran after or before it, as when the reads followed
+	// each other; a phone it re-grades for the first time is then in one
+	// read only: a history no call asks for, or calls without the row in
+	// their history, which then read the same category on both sides: no
+	// change. The history read covers
+	// the re-graded phones without counted calls too, which the calls
+	// read used to leave out.
 	g.Go(func() (err error) {
 		regraded, err = regradedCalls(gctx, conn, gen, from, to, tz)
 		return err
