@@ -41,13 +41,14 @@ if (exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null; then listen="127
 export CALLPULSE_LISTEN=$listen
 
 bin/callpulse migrate
-bin/callpulse simulate --write-clients var/sim-clients.csv
+bin/callpulse simulate --write-clients var/sim-clients.csv --write-deals var/sim-deals.csv
 bin/callpulse import clients var/sim-clients.csv
+bin/callpulse import deals var/sim-deals.csv
 
 bin/callpulse serve >>var/callpulse.log 2>&1 &
 pids+=($!)
 wait_until 30 curl -fsS "http://$listen/healthz" || { tail -20 var/callpulse.log; die "callpulse did not start"; }
-bin/callpulse simulate --backfill today --rate 0.5 >>var/simulate.log 2>&1 &
+bin/callpulse simulate --backfill today --rate 0.5 --deals var/sim-deals.csv >>var/simulate.log 2>&1 &
 pids+=($!)
 
 today=$(TZ=Europe/Moscow date +%F)
@@ -56,6 +57,8 @@ cat <<MSG
 callpulse is running with simulated PBX traffic.
 
   Talk time today:  curl -s -H "Authorization: Bearer $CALLPULSE_API_TOKEN" "http://$listen/api/v1/talk-time?from=$today&to=$today"
+  Funnel today:     curl -s -H "Authorization: Bearer $CALLPULSE_API_TOKEN" "http://$listen/api/v1/sources?from=$today&to=$today"
+  Call queue:       curl -s -H "Authorization: Bearer $CALLPULSE_API_TOKEN" "http://$listen/api/v1/queue"
   Metrics:          curl -s http://$listen/metrics | grep ^callpulse_talk
   Health:           http://$listen/healthz   http://$listen/readyz
   Generic webhook:  POST http://$listen/webhooks/generic  (Bearer \$CALLPULSE_GENERIC_TOKEN, see var/dev-tokens)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/callpulse/callpulse/call"
+	"github.com/callpulse/callpulse/phone"
+	"github.com/callpulse/callpulse/scoring"
 )
 
 // fakeClock is a clock whose Sleep advances it at once.
@@ -79,12 +81,13 @@ func (s seen) final() bool { return !s.Ended.IsZero() }
 // fakeCallpulse is the generic webhook of callpulse, strict about every
 // body. Snapshots it cannot accept fail the test and get a 400.
 type fakeCallpulse struct {
-	t     *testing.T
-	token string
-	loc   *time.Location
-	lines []string
-	mgrs  []string
-	clock *fakeClock
+	t        *testing.T
+	token    string
+	apiToken string
+	loc      *time.Location
+	lines    []string
+	mgrs     []string
+	clock    *fakeClock
 	// respond, if set, may answer the n-th request (from 1) with a status
 	// other than 202 and a Retry-After header.
 	respond func(n int) (status int, retryAfter string)
@@ -96,11 +99,18 @@ type fakeCallpulse struct {
 	refused   map[string]bool   // raw bodies answered with an error status
 	calls     map[string][]seen // call id → snapshots in order of arrival
 	shapes    map[bool]int      // array? → accepted bodies
+	// touches counts the touches accepted by POST /api/v1/touches per
+	// touch id, in the API's validation (scoring.ParseTouches) with the
+	// default points table; touchesFirst is whether they all came before
+	// the first snapshot.
+	touches      map[string]int
+	touchesFirst bool
 }
 
 func newFakeCallpulse(t *testing.T, o Options, clock *fakeClock) *fakeCallpulse {
 	return &fakeCallpulse{
-		t: t, token: o.Token, loc: o.Location, lines: o.Lines, mgrs: o.Managers, clock: clock,
+		t: t, token: o.Token, apiToken: o.APIToken, loc: o.Location, lines: o.Lines, mgrs: o.Managers, clock: clock,
+		touches: make(map[string]int), touchesFirst: true,
 		accepted: make(map[string]int),
 		refused:  make(map[string]bool),
 		calls:    make(map[string][]seen),
@@ -116,6 +126,10 @@ func (f *fakeCallpulse) start() string {
 }
 
 func (f *fakeCallpulse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/touches" {
+		f.serveTouches(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/webhooks/generic" {
 		f.fail(w, http.StatusNotFound, "unexpected %s %s", r.Method, r.URL.Path)
 		return
@@ -168,6 +182,39 @@ func (f *fakeCallpulse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.calls[s.CallID] = append(f.calls[s.CallID], s)
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveTouches is POST /api/v1/touches: the API token, and the body as the
+// API validates it.
+func (f *fakeCallpulse) serveTouches(w http.ResponseWriter, r *http.Request) {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+f.apiToken {
+		f.fail(w, http.StatusUnauthorized, "touches: Authorization = %q", got)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		f.fail(w, http.StatusBadRequest, "read touches: %v", err)
+		return
+	}
+	norm, err := phone.NewNormalizer("RU")
+	if err != nil {
+		f.fail(w, http.StatusInternalServerError, "normalizer: %v", err)
+		return
+	}
+	touches, err := scoring.ParseTouches(body, norm, slices.Collect(maps.Keys(scoring.DefaultPoints())), f.clock.Now())
+	if err != nil {
+		f.fail(w, http.StatusBadRequest, "touches refused: %v", err)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) > 0 {
+		f.touchesFirst = false
+	}
+	for _, t := range touches {
+		f.touches[t.ID]++
+	}
+	fmt.Fprintf(w, `{"accepted":%d}`, len(touches))
 }
 
 func (f *fakeCallpulse) fail(w http.ResponseWriter, status int, format string, args ...any) {

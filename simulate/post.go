@@ -20,18 +20,21 @@ const (
 	errorBodyMax  = 512             // bytes of a 4xx body worth logging
 )
 
-// poster posts webhook bodies to callpulse, retrying what can be retried.
+// poster posts bodies of snapshots (or touches) to callpulse, retrying what
+// can be retried.
 type poster struct {
 	client   *http.Client
-	endpoint string // {URL}/webhooks/generic
+	endpoint string // {URL}/webhooks/generic, or {URL}/api/v1/touches
 	token    string
+	unit     string // what a body carries, for logs: "snapshots" or "touches"
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	log      *slog.Logger
 	stats    *Stats
+	accepted *int64 // counts the items of accepted bodies: in stats
 }
 
-// post sends body, which carries n snapshots, until callpulse accepts it,
+// post sends body, which carries n snapshots (or touches), until callpulse accepts it,
 // refuses it with a 4xx, or maxAttempts have failed. A 503 (or 429) is
 // retried after its Retry-After, other 5xx and transport errors after an
 // exponential backoff. It returns an error only when ctx is done; the outcome
@@ -48,7 +51,7 @@ func (p *poster) post(ctx context.Context, body []byte, n int) error {
 		}
 		if attempt == maxAttempts {
 			p.stats.Dropped++
-			p.log.Error("giving up on post", "snapshots", n, "attempts", attempt, "reason", v.reason)
+			p.log.Error("giving up on post", p.unit, n, "attempts", attempt, "reason", v.reason)
 			return nil
 		}
 		wait := v.retryAfter
@@ -56,7 +59,7 @@ func (p *poster) post(ctx context.Context, body []byte, n int) error {
 			wait, backoff = backoff, min(2*backoff, backoffMax)
 		}
 		p.stats.Retried++
-		p.log.Warn("retrying post", "snapshots", n, "attempt", attempt, "after", wait, "reason", v.reason)
+		p.log.Warn("retrying post", p.unit, n, "attempt", attempt, "after", wait, "reason", v.reason)
 		if err := p.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -91,7 +94,7 @@ func (p *poster) attempt(ctx context.Context, body []byte, n int) verdict {
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		p.stats.Posts++
-		p.stats.Snapshots += int64(n)
+		*p.accepted += int64(n)
 		return verdict{done: true}
 	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
 		d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), p.now())
@@ -101,7 +104,7 @@ func (p *poster) attempt(ctx context.Context, body []byte, n int) verdict {
 		// token. Retrying would not help.
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyMax))
 		p.stats.Rejected++
-		p.log.Error("callpulse rejected a post", "status", code, "snapshots", n,
+		p.log.Error("callpulse rejected a post", "status", code, p.unit, n,
 			"response", strings.TrimSpace(string(msg)))
 		return verdict{done: true}
 	default:

@@ -125,10 +125,12 @@ func TestPoster(t *testing.T) {
 				client:   srv.Client(),
 				endpoint: srv.URL + "/webhooks/generic",
 				token:    "t",
+				unit:     "snapshots",
 				now:      clock.Now,
 				sleep:    clock.Sleep,
 				log:      slog.New(slog.DiscardHandler),
 				stats:    &stats,
+				accepted: &stats.Snapshots,
 			}
 			if err := p.post(t.Context(), []byte(`[]`), 3); err != nil {
 				t.Fatalf("post: %v", err)

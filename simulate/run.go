@@ -63,6 +63,11 @@ type Options struct {
 	// (RecordingServer); recording_url is RecordingBaseURL/rec/<call id>.wav.
 	// Empty: https://pbx.example, which nothing serves.
 	RecordingBaseURL string
+	// Touches are posted to {URL}/api/v1/touches with APIToken before the
+	// calls (see Touches): the site's and CRM's tracked actions that score
+	// the leads of the call queue. Re-posting them stores nothing new.
+	Touches  []Touch
+	APIToken string
 }
 
 // Stats count what a run did.
@@ -71,6 +76,7 @@ type Stats struct {
 	Callbacks  int64 // missed calls returned by the manager
 	OutOfOrder int64 // calls planned with their final snapshot delivered first
 	Snapshots  int64 // snapshots accepted by callpulse, duplicates included
+	Touches    int64 // touches accepted by callpulse
 	Posts      int64 // requests accepted with a 2xx, duplicates included
 	Duplicates int64 // requests deliberately sent a second time
 	Retried    int64 // attempts repeated after a 503, 5xx or transport error
@@ -80,8 +86,8 @@ type Stats struct {
 
 // String summarises the stats for logs and the command line.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d calls (%d called back, %d out of order), %d snapshots in %d posts (%d duplicates), %d retried, %d rejected, %d dropped",
-		s.Calls, s.Callbacks, s.OutOfOrder, s.Snapshots, s.Posts, s.Duplicates, s.Retried, s.Rejected, s.Dropped)
+	return fmt.Sprintf("%d calls (%d called back, %d out of order), %d snapshots and %d touches in %d posts (%d duplicates), %d retried, %d rejected, %d dropped",
+		s.Calls, s.Callbacks, s.OutOfOrder, s.Snapshots, s.Touches, s.Posts, s.Duplicates, s.Retried, s.Rejected, s.Dropped)
 }
 
 // LogValue logs the stats as a group.
@@ -91,6 +97,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int64("callbacks", s.Callbacks),
 		slog.Int64("out_of_order", s.OutOfOrder),
 		slog.Int64("snapshots", s.Snapshots),
+		slog.Int64("touches", s.Touches),
 		slog.Int64("posts", s.Posts),
 		slog.Int64("duplicates", s.Duplicates),
 		slog.Int64("retried", s.Retried),
@@ -136,6 +143,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Calls < 0 {
 		errs = append(errs, fmt.Errorf("calls %d is negative", o.Calls))
+	}
+	if len(o.Touches) > 0 && o.APIToken == "" {
+		errs = append(errs, errors.New("touches to post but the API token is empty"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Options{}, fmt.Errorf("simulate: %w", err)

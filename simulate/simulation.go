@@ -61,11 +61,13 @@ func newSimulation(o Options) *simulation {
 		client:   o.HTTP,
 		endpoint: endpoint,
 		token:    o.Token,
+		unit:     "snapshots",
 		now:      o.Now,
 		sleep:    o.Sleep,
 		log:      s.log,
 		stats:    &s.stats,
 	}
+	s.poster.accepted = &s.stats.Snapshots
 	return s
 }
 
@@ -76,6 +78,13 @@ func (s *simulation) run(ctx context.Context) Stats {
 		"managers", len(s.o.Managers), "lines", len(s.o.Lines), "clients", len(s.o.Clients))
 	for i, m := range s.o.Managers {
 		s.log.Info("manager habit", "manager", m, "habit", habitFor(i).name)
+	}
+	if len(s.o.Touches) > 0 {
+		if s.postTouches(ctx, s.o.Touches) != nil {
+			s.log.Info("simulation stopped", "stats", s.stats)
+			return s.stats
+		}
+		s.log.Info("touches posted", "touches", s.stats.Touches)
 	}
 	s.agenda.push(entry{due: s.arrivals.next(), task: taskArrival})
 	live := s.o.Backfill == 0

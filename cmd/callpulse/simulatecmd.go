@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,9 @@ func runSimulate(ctx context.Context, args []string) error {
 	backfill := fs.String("backfill", "today", `replay past traffic first: "today" (since midnight), a duration such as 2h, or 0`)
 	serveRecordings := fs.Bool("serve-recordings", true, "serve the simulated calls' recordings on a loopback port, as a PBX would")
 	writeClients := fs.String("write-clients", "", "write the clients CSV to `FILE` and exit (import it with 'callpulse import clients')")
+	writeDeals := fs.String("write-deals", "", "write the clients' deals, created today, as a CSV to `FILE` and exit (import it with 'callpulse import deals')")
+	dealsFile := fs.String("deals", "", "the deals CSV that --write-deals wrote and was imported: the touches follow those deals (default: the deals --write-deals would write now)")
+	touches := fs.Bool("touches", true, "post the clients' site and CRM touches of today to /api/v1/touches before the calls (needs the API token)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,20 +44,23 @@ func runSimulate(ctx context.Context, args []string) error {
 		return errors.New("the config has no managers: the simulation needs their extensions")
 	}
 	clients := simulate.Clients(*seed, *nClients, managers)
+	now := time.Now().In(cfg.Location())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 
-	if *writeClients != "" {
-		f, err := os.Create(*writeClients)
-		if err != nil {
-			return err
+	if *writeClients != "" || *writeDeals != "" {
+		if *writeClients != "" {
+			if err := writeFile(*writeClients, func(w io.Writer) error { return simulate.WriteClientsCSV(w, clients) }); err != nil {
+				return err
+			}
+			fmt.Printf("wrote %d clients to %s\n", len(clients), *writeClients)
 		}
-		if err := simulate.WriteClientsCSV(f, clients); err != nil {
-			f.Close()
-			return err
+		if *writeDeals != "" {
+			deals := simulate.Deals(*seed, clients, today, now)
+			if err := writeFile(*writeDeals, func(w io.Writer) error { return simulate.WriteDealsCSV(w, deals) }); err != nil {
+				return err
+			}
+			fmt.Printf("wrote %d deals to %s\n", len(deals), *writeDeals)
 		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		fmt.Printf("wrote %d clients to %s\n", len(clients), *writeClients)
 		return nil
 	}
 
@@ -64,7 +71,6 @@ func runSimulate(ctx context.Context, args []string) error {
 	if *url == "" {
 		*url = "http://" + cfg.Listen
 	}
-	now := time.Now().In(cfg.Location())
 	var back time.Duration
 	switch *backfill {
 	case "today":
@@ -87,14 +93,54 @@ func runSimulate(ctx context.Context, args []string) error {
 		recBase = "http://" + ln.Addr().String()
 		cfgLog.Info("serving simulated recordings", "url", recBase)
 	}
-	stats, err := simulate.Run(ctx, simulate.Options{
+	opts := simulate.Options{
 		URL: *url, Token: token, Seed: *seed, Managers: managers, Lines: lines, Clients: clients,
 		Rate: *rate, Backfill: back, Calls: *calls, Location: cfg.Location(), Logger: cfgLog,
 		RecordingBaseURL: recBase,
-	})
+	}
+	if *touches {
+		if opts.APIToken = string(cfg.API.Token); opts.APIToken == "" {
+			return errors.New("no API token to post touches with: set CALLPULSE_API_TOKEN or api.token, or pass --touches=false")
+		}
+		deals := simulate.Deals(*seed, clients, today, now)
+		if *dealsFile != "" {
+			if deals, err = readDeals(*dealsFile); err != nil {
+				return err
+			}
+		}
+		opts.Touches = simulate.Touches(*seed, clients, deals, today, now)
+	}
+	stats, err := simulate.Run(ctx, opts)
 	fmt.Printf("simulated %+v\n", stats)
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// readDeals reads a deals CSV that --write-deals wrote.
+func readDeals(path string) ([]simulate.Deal, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	deals, err := simulate.ReadDealsCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return deals, nil
 }
