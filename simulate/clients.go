@@ -28,14 +28,32 @@ type Client struct {
 // csvHeader is the exact header row of the clients CSV.
 var csvHeader = []string{"phone", "name", "category", "need", "budget", "urgency", "source", "manager"}
 
-// adSource is an ad source slug and how many clients come from it.
-type adSource struct {
-	slug   string
+// weighted is a value and how often it is drawn, relative to the others
+// of its list (pickWeighted).
+type weighted struct {
+	value  string
 	weight float64
 }
 
-// sources are the ad sources of the demo configuration.
-var sources = []adSource{
+// pickWeighted draws a value of ws with the odds of its weight.
+func pickWeighted(rng *rand.Rand, ws []weighted) string {
+	var total float64
+	for _, w := range ws {
+		total += w.weight
+	}
+	x := rng.Float64() * total
+	for _, w := range ws {
+		if x < w.weight {
+			return w.value
+		}
+		x -= w.weight
+	}
+	return ws[len(ws)-1].value
+}
+
+// sources are the ad sources of the demo configuration, weighted by how
+// many clients come from each.
+var sources = []weighted{
 	{"yandex_direct", 30},
 	{"avito", 25},
 	{"vk_ads", 20},
@@ -85,7 +103,7 @@ func Clients(seed int64, n int, managers []string) []Client {
 		c := Client{Phone: uniqueMobile(rng, used), Name: randomName(rng)}
 		setGrade(rng, &c, randomGrade(rng))
 		if rng.Float64() >= noSourceShare {
-			c.Source = weightedSource(rng)
+			c.Source = pickWeighted(rng, sources)
 		}
 		if len(managers) > 0 {
 			c.Manager = pick(rng, managers)
@@ -141,21 +159,6 @@ func setGrade(rng *rand.Rand, c *Client, g grade) {
 	if rng.Float64() >= answersTooShare {
 		c.Need, c.Budget, c.Urgency = answerNone, answerNone, answerNone
 	}
-}
-
-func weightedSource(rng *rand.Rand) string {
-	var total float64
-	for _, s := range sources {
-		total += s.weight
-	}
-	x := rng.Float64() * total
-	for _, s := range sources {
-		if x < s.weight {
-			return s.slug
-		}
-		x -= s.weight
-	}
-	return sources[len(sources)-1].slug
 }
 
 // WriteClientsCSV writes clients as the CSV that `callpulse import clients`

@@ -2,12 +2,18 @@
 // behind `callpulse simulate`, used by `make run` to demo the product and by
 // benchmarks.
 //
-// It has two halves that share one model of a sales team:
+// It has three parts that share one model of a sales team:
 //
 //   - Clients and WriteClientsCSV produce the client base that is imported with
 //     `callpulse import clients FILE.csv` before a simulation: Russian mobile
 //     numbers and names, graded A, B, C or not at all, some graded only through
 //     their need/budget/urgency answers.
+//   - Deals and WriteDealsCSV produce the clients' deals, created today and
+//     won, lost or still open with odds by grade (`callpulse import deals`),
+//     and Touches their site and CRM touches, which Run posts to
+//     POST {URL}/api/v1/touches before any call: converted clients looked
+//     at prices and applied, so the scoring threshold calibrates and the
+//     call queue has leads above it.
 //   - Run posts call snapshots to the generic webhook
 //     (POST {URL}/webhooks/generic). It first replays Options.Backfill of past
 //     traffic as fast as callpulse accepts it, weighted towards business hours,

@@ -38,11 +38,6 @@ type interest struct {
 	actions                []weighted
 }
 
-type weighted struct {
-	action string
-	weight float64
-}
-
 var (
 	// hot clients won their deal.
 	hot = interest{4, 8, []weighted{{"application", 3}, {"pricing_page", 3}, {"consultation", 2}, {"site_visit", 3},
@@ -94,21 +89,6 @@ func Touches(seed int64, clients []Client, deals []Deal, from, now time.Time) []
 		}
 	}
 	return out
-}
-
-func pickWeighted(rng *rand.Rand, ws []weighted) string {
-	var total float64
-	for _, w := range ws {
-		total += w.weight
-	}
-	x := rng.Float64() * total
-	for _, w := range ws {
-		if x < w.weight {
-			return w.action
-		}
-		x -= w.weight
-	}
-	return ws[len(ws)-1].action
 }
 
 // touchesPerPost is how many touches one request carries, well within the
