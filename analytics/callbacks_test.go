@@ -61,6 +61,25 @@ var (
 // through the spool writer.
 func callbacksStore(t *testing.T) *analytics.Store {
 	t.Helper()
+	return analytics.NewStore(callbacksDB(t).Conn(), moscow)
+}
+
+// callbackStores are the scenario's store read through the calls view (no
+// snapshot yet) and read from a snapshot of the rollups with every call.
+func callbackStores(t *testing.T) map[string]*analytics.Store {
+	t.Helper()
+	db := callbacksDB(t)
+	settle(t, db)
+	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond}).
+		Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*analytics.Store{"no snapshot": callbacksStore(t), "snapshot": analytics.NewStore(db.Conn(), moscow)}
+}
+
+// callbacksDB is a database with the scenario's clients, deals and calls.
+func callbacksDB(t *testing.T) *warehouse.DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(chtest.NewDatabase(t), warehouse.Options{})
 	if err != nil {
@@ -99,7 +118,7 @@ func callbacksStore(t *testing.T) *analytics.Store {
 	if err := warehouse.NewEventWriter(db, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, callRecords(t)); err != nil {
 		t.Fatal(err)
 	}
-	return analytics.NewStore(db.Conn(), moscow)
+	return db
 }
 
 // callRecords turns testdata/callbacks/calls.csv into spool records: a
@@ -244,7 +263,7 @@ func sameMissed(a, b analytics.MissedCall) bool {
 }
 
 func TestSpeedToLead(t *testing.T) {
-	store := callbacksStore(t)
+	stores := callbackStores(t)
 	row := func(manager, source string, leads, reached uint64, median, p90 float64, within uint64) analytics.SpeedRow {
 		return analytics.SpeedRow{Manager: manager, Source: source, Leads: leads, Reached: reached,
 			MedianSeconds: median, P90Seconds: p90, WithinSLA: within}
@@ -282,16 +301,18 @@ func TestSpeedToLead(t *testing.T) {
 		}},
 		{"nothing", "2026-12-01", "2026-12-31", callbackTeam, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := store.SpeedToLead(context.Background(), period(t, tt.from, tt.to), testSLA, tt.team)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("SpeedToLead:\n got %+v\nwant %+v", got, tt.want)
-			}
-		})
+	for stage, store := range stores {
+		for _, tt := range tests {
+			t.Run(stage+"/"+tt.name, func(t *testing.T) {
+				got, err := store.SpeedToLead(context.Background(), period(t, tt.from, tt.to), testSLA, tt.team)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("SpeedToLead:\n got %+v\nwant %+v", got, tt.want)
+				}
+			})
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/callpulse/callpulse/call"
 )
 
 // The call facts and the phone rollup (migration 0009) pre-aggregate what
@@ -40,23 +42,58 @@ type phoneFacts struct {
 	sourceAt time.Time // the earliest (contact time, line source) of a call on a line with a source
 	source   string
 	answered uint32
+	// firstInbound is the earliest contact time of a call not known to be
+	// outbound; reachAt and reachManager are the reach time (its answer,
+	// else its contact time) and manager of the answered call reached
+	// first, of two in the same second the smaller manager. Calls without
+	// a contact time count in neither: speed to lead's rules.
+	firstInbound, reachAt time.Time
+	reachManager          string
+}
+
+// phoneCall is what the phone rollup counts of one call of a phone.
+type phoneCall struct {
+	contact    time.Time // its time: start, else answer, else end; zero if none
+	source     string    // its line's ad source
+	answered   bool
+	outbound   bool
+	answeredAt time.Time // zero if the PBX reported none
+	manager    string
+}
+
+// callOf is what the phone rollup counts of the fold f of a call.
+func callOf(f foldSide) phoneCall {
+	return phoneCall{contact: f.contactAt(), source: f.lineSource, answered: f.answeredCall(),
+		outbound: f.direction == call.DirectionOutbound, answeredAt: f.answered, manager: f.manager}
 }
 
 // add counts one call of the phone.
-func (p *phoneFacts) add(contact time.Time, source string, answered bool) {
+func (p *phoneFacts) add(c phoneCall) {
 	p.calls++
-	if answered {
+	if c.answered {
 		p.answered++
 	}
-	if contact.IsZero() {
+	if c.contact.IsZero() {
 		return
 	}
-	if p.firstAt.IsZero() || contact.Before(p.firstAt) {
-		p.firstAt = contact
+	if p.firstAt.IsZero() || c.contact.Before(p.firstAt) {
+		p.firstAt = c.contact
 	}
-	if source != "" && (p.sourceAt.IsZero() || contact.Before(p.sourceAt) ||
-		(contact.Equal(p.sourceAt) && source < p.source)) {
-		p.sourceAt, p.source = contact, source
+	if c.source != "" && (p.sourceAt.IsZero() || c.contact.Before(p.sourceAt) ||
+		(c.contact.Equal(p.sourceAt) && c.source < p.source)) {
+		p.sourceAt, p.source = c.contact, c.source
+	}
+	if !c.outbound && (p.firstInbound.IsZero() || c.contact.Before(p.firstInbound)) {
+		p.firstInbound = c.contact
+	}
+	if c.answered {
+		reach := c.contact
+		if !c.answeredAt.IsZero() {
+			reach = c.answeredAt
+		}
+		if p.reachAt.IsZero() || reach.Before(p.reachAt) || (reach.Equal(p.reachAt) && c.manager < p.reachManager) {
+			p.reachAt, p.reachManager = reach, c.manager
+		}
 	}
 }
 
@@ -112,15 +149,18 @@ func phoneFactsAsOf(ctx context.Context, conn driver.Conn, gen uint64, asof time
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var phone, source string
+		var phone string
 		var k callKey
-		var contact time.Time
-		var answered uint8
-		if err := rows.Scan(&phone, &k.provider, &k.callID, &contact, &source, &answered); err != nil {
+		var c phoneCall
+		var answered, outbound uint8
+		if err := rows.Scan(&phone, &k.provider, &k.callID, &c.contact, &c.source, &answered, &outbound,
+			&c.answeredAt, &c.manager); err != nil {
 			return nil, fmt.Errorf("scan call facts: %w", err)
 		}
 		if !skip[k] {
-			out[phone].add(unknownZero(contact), source, answered == 1)
+			c.contact, c.answeredAt = unknownZero(c.contact), unknownZero(c.answeredAt)
+			c.answered, c.outbound = answered == 1, outbound == 1
+			out[phone].add(c)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -136,13 +176,14 @@ func writePhoneRollup(ctx context.Context, conn driver.Conn, gen uint64, version
 		return nil
 	}
 	batch, err := conn.PrepareBatch(ctx, `INSERT INTO phone_rollup (generation, phone, version, calls, first_at,
-		source_at, source, answered)`)
+		source_at, source, answered, first_inbound_at, reach_at, reach_manager)`)
 	if err != nil {
 		return fmt.Errorf("prepare phone_rollup batch: %w", err)
 	}
 	defer batch.Abort()
 	for phone, f := range facts {
-		if err := batch.Append(gen, phone, version, f.calls, chTime(f.firstAt), chTime(f.sourceAt), f.source, f.answered); err != nil {
+		if err := batch.Append(gen, phone, version, f.calls, chTime(f.firstAt), chTime(f.sourceAt), f.source, f.answered,
+			chTime(f.firstInbound), chTime(f.reachAt), f.reachManager); err != nil {
 			return fmt.Errorf("append phone_rollup row: %w", err)
 		}
 	}
@@ -183,9 +224,11 @@ func changedPhones(changed []changedCall) []string {
 }
 
 // freshPhones returns the calls with events since the snapshot as of
-// cutoff, and their phones: those whose facts may have changed since.
+// cutoff, and their phones: those whose facts may have changed since. The
+// fold keeps each call's manager, which the phone facts' first reach
+// needs.
 func freshPhones(ctx context.Context, conn driver.Conn, cutoff time.Time) ([]changedCall, []string, error) {
-	changed, err := foldChanges(ctx, conn, cutoff, time.Time{}, "UTC", false)
+	changed, err := foldChanges(ctx, conn, cutoff, time.Time{}, "UTC", true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,7 +251,7 @@ func freshPhoneFacts(ctx context.Context, conn driver.Conn, gen uint64, cutoff t
 	}
 	for _, c := range changed {
 		if f := c.new; f.phone != "" {
-			facts[f.phone].add(f.contactAt(), f.lineSource, f.answeredCall())
+			facts[f.phone].add(callOf(f))
 		}
 	}
 	return facts, nil

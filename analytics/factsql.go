@@ -72,16 +72,22 @@ GROUP BY z, b, manager, category, status`
 // phoneRootSQL writes the phone rollup of a rebuild from its call facts
 // (generation @gen), as of @cutoff. A phone's earliest call on a line with
 // a source is the least (contact_at, line_source): ties go to the smaller
-// source name, as in the funnel's other queries.
+// source name, as in the funnel's other queries; its first reach is the
+// least (reach time, manager) of its answered calls (phoneFacts.add).
 const phoneRootSQL = `
-INSERT INTO phone_rollup (generation, phone, version, calls, first_at, source_at, source, answered)
+INSERT INTO phone_rollup (generation, phone, version, calls, first_at, source_at, source, answered,
+    first_inbound_at, reach_at, reach_manager)
 SELECT
     @gen, owner, @cutoff,
     toUInt32(count()),
     minIf(contact_at, contact_at > toDateTime(0)),
     tupleElement(minIf((contact_at, line_source), line_source != '' AND contact_at > toDateTime(0)) AS first_source, 1),
     tupleElement(first_source, 2),
-    toUInt32(sum(answered))
+    toUInt32(sum(answered)),
+    minIf(contact_at, contact_at > toDateTime(0) AND direction != 'outbound'),
+    tupleElement(minIf((if(answered_at > toDateTime(0), answered_at, contact_at), manager),
+        answered = 1 AND contact_at > toDateTime(0)) AS first_reach, 1),
+    tupleElement(first_reach, 2)
 FROM call_facts
 WHERE generation = @gen AND phone != '' AND owner = phone
 GROUP BY owner`
@@ -105,7 +111,8 @@ WHERE f.1 = phone`
 // phoneCallsFunnelSQL is phoneCallsSQL for the phone rollup, of the phones
 // in phonesTable.
 var phoneCallsFunnelSQL = fmt.Sprintf(phoneCallsSQL,
-	"f.2 AS contact_at, f.3 AS line_source, f.4 AS answered", "contact_at, line_source, answered", phonesTable)
+	"f.2 AS contact_at, f.3 AS line_source, f.4 AS answered, toUInt8(f.5 = 'outbound') AS outbound, f.6 AS answered_at, f.7 AS manager",
+	"contact_at, line_source, answered, direction, answered_at, manager", phonesTable)
 
 // regradedCallsSQL is phoneCallsSQL for talk time (with the day of the
 // quarter hour of the start in @tz), of the phones re-graded since @from

@@ -88,21 +88,22 @@ func (k *keptRows[T]) load(ctx context.Context, s *Store) (T, error) {
 }
 
 // allClientsSQL is describeLeadsSQL of every phone, keeping the rows the
-// funnel can use: a source, or a grade that qualifies (A or B).
+// funnel and speed to lead can use: a source, a manager, or a grade that
+// qualifies (A or B).
 var allClientsSQL = `
-SELECT phone, c_source, current_category
+SELECT phone, c_source, c_manager, current_category
 FROM
 (
-    SELECT phone, source AS c_source
+    SELECT phone, source AS c_source, manager AS c_manager
     FROM clients
     ORDER BY phone, version DESC
     LIMIT 1 BY phone
 )
 ANY FULL JOIN (` + fmt.Sprintf(currentCategorySQL, "") + `) USING phone
-WHERE c_source != '' OR current_category IN ('A', 'B')`
+WHERE c_source != '' OR c_manager != '' OR current_category IN ('A', 'B')`
 
-// allClients reads the client rows of every phone that has a source or a
-// qualifying grade.
+// allClients reads the client rows of every phone that has a source, a
+// manager or a qualifying grade.
 func allClients(ctx context.Context, s *Store) (map[string]leadClient, error) {
 	rows := map[string]leadClient{}
 	if err := s.describe(ctx, rows, allClientsSQL); err != nil {

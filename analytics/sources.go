@@ -38,17 +38,18 @@ const dealFactsSQL = `
 // the phones first called in the period, and of those whose first deal
 // was created in it (phonesTable), which are leads unless called earlier.
 var rollupLeadsSQL = `
-SELECT phone, first_at, source, answered
+SELECT phone, first_at, source, answered, first_inbound_at, reach_at, reach_manager
 FROM phone_rollup FINAL
 WHERE generation = @gen AND ((first_at >= @start AND first_at < @end) OR phone IN ` + phonesTable + `)`
 
-// describeLeadsSQL is the client row's source and the latest known grade
-// of the phones of the set %[1]s that have either.
+// describeLeadsSQL is the client row's source and manager and the latest
+// known grade of the phones of the set %[1]s that have a client row or a
+// grade.
 var describeLeadsSQL = `
-SELECT phone, c_source, current_category
+SELECT phone, c_source, c_manager, current_category
 FROM
 (
-    SELECT phone, source AS c_source
+    SELECT phone, source AS c_source, manager AS c_manager
     FROM clients
     WHERE phone IN %[1]s
     ORDER BY phone, version DESC
@@ -81,11 +82,18 @@ const candidatesSQL = `(
 // be), in a query that runs beside snapshotLeads rather than after it.
 var describeCandidatesSQL = fmt.Sprintf(describeLeadsSQL, candidatesSQL)
 
-// lead is one lead of a period: what the funnel counts of it.
+// lead is one lead of a period: what the funnel and speed to lead count of
+// it.
 type lead struct {
 	firstLineSource, firstDealSource string
 	reached, won                     bool
 	revenue                          int64 // minor units
+	// first is the first contact; firstInbound the first contact that
+	// was inbound (a call not known to be outbound, or a deal's creation);
+	// reachAt and reachManager the first answered call's reach time and
+	// manager (zero and "" if none): speed to lead's facts.
+	first, firstInbound, reachAt time.Time
+	reachManager                 string
 }
 
 // dealFacts is what the funnel needs of one phone's deals (dealFactsSQL).
@@ -106,8 +114,12 @@ func leadOf(c *phoneFacts, d dealFacts, start, end time.Time) (lead, bool) {
 	if first.IsZero() || first.Before(start) || !first.Before(end) {
 		return lead{}, false
 	}
+	inbound := c.firstInbound
+	if !d.first.IsZero() && (inbound.IsZero() || d.first.Before(inbound)) {
+		inbound = d.first
+	}
 	return lead{firstLineSource: c.source, firstDealSource: d.source, reached: c.answered > 0, won: d.won,
-		revenue: d.revenue}, true
+		revenue: d.revenue, first: first, firstInbound: inbound, reachAt: c.reachAt, reachManager: c.reachManager}, true
 }
 
 // Sources returns the funnel per ad source of the clients whose first
@@ -128,6 +140,18 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	if !ok {
 		return s.SourcesRaw(ctx, p)
 	}
+	leads, clients, err := s.periodLeads(ctx, head, p)
+	if err != nil {
+		return nil, err
+	}
+	return countLeads(leads, clients), nil
+}
+
+// periodLeads returns the leads of the period by the snapshot head and
+// the phones changed since, with the client rows of (at least) those
+// leads, which the caller must not change.
+func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period) (map[string]lead,
+	map[string]leadClient, error) {
 	start, end := p.bounds()
 	// Every phone's deal facts, and the client rows: those the Store keeps,
 	// or, on replicated tables, every phone's deal facts read here and the
@@ -146,7 +170,7 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	changedClients := map[string]leadClient{}
 	if !clientsKept {
@@ -190,7 +214,7 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 		return nil
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for phone := range fresh {
 		delete(leads, phone)
@@ -199,7 +223,7 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	if !clientsKept {
 		maps.Copy(clients, changedClients) // kept rows are shared: never written
 	}
-	return countLeads(leads, clients), nil
+	return leads, clients, nil
 }
 
 // snapshotLeads adds the period's leads by the phone rollup of generation
@@ -228,10 +252,11 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 	for rows.Next() {
 		var phone string
 		var c phoneFacts
-		if err := rows.Scan(&phone, &c.firstAt, &c.source, &c.answered); err != nil {
+		if err := rows.Scan(&phone, &c.firstAt, &c.source, &c.answered, &c.firstInbound, &c.reachAt,
+			&c.reachManager); err != nil {
 			return fmt.Errorf("scan the phone rollup of a lead: %w", err)
 		}
-		c.firstAt = unknownZero(c.firstAt)
+		c.firstAt, c.firstInbound, c.reachAt = unknownZero(c.firstAt), unknownZero(c.firstInbound), unknownZero(c.reachAt)
 		called[phone] = true
 		if l, ok := leadOf(&c, deals[phone], start, end); ok {
 			leads[phone] = l
@@ -251,8 +276,10 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 	return nil
 }
 
-// leadClient is what the funnel needs of a lead's client row and grades.
-type leadClient struct{ source, category string }
+// leadClient is what the funnel and speed to lead need of a lead's client
+// row and grades: its ad source and responsible manager, and its latest
+// known grade.
+type leadClient struct{ source, manager, category string }
 
 // leadClients adds the client source and latest grade of those of phones
 // that have either to clients.
@@ -277,7 +304,7 @@ func (s *Store) describe(ctx context.Context, clients map[string]leadClient, q s
 	for rows.Next() {
 		var phone string
 		var c leadClient
-		if err := rows.Scan(&phone, &c.source, &c.category); err != nil {
+		if err := rows.Scan(&phone, &c.source, &c.manager, &c.category); err != nil {
 			return fmt.Errorf("scan client of a lead: %w", err)
 		}
 		clients[phone] = c

@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -56,7 +57,7 @@ SELECT
     phone,
     minIf(at, inbound = 1) AS first_inbound,
     minIf(reach_at, answered = 1) AS reached_at,
-    argMinIf(manager, reach_at, answered = 1) AS reached_manager
+    tupleElement(minIf((reach_at, manager), answered = 1), 2) AS reached_manager
 FROM
 (
     SELECT
@@ -123,7 +124,8 @@ GROUP BY manager, source
 ORDER BY manager, source`
 }
 
-var speedQuery, leadPhonesQuery = sourced(speedSQL), sourced(leadPhonesSQL)
+// speedRawSQL and leadPhonesRawSQL read the calls view (SpeedToLeadRaw).
+var speedRawSQL, leadPhonesRawSQL = speedSQL(rawSource), leadPhonesSQL(rawSource)
 
 // SpeedRow is speed to lead of the leads of one manager and source.
 type SpeedRow struct {
@@ -143,39 +145,110 @@ type SpeedRow struct {
 // SpeedToLead returns speed to lead of the period's inbound leads (see the
 // rules above) per manager and ad source, sorted by manager and source.
 // team maps extensions to managers (nil: every extension on its own).
-// It reads the call facts and the phone rollup of the newest snapshot and
-// what changed since; without a snapshot it is SpeedToLeadRaw.
+//
+// Its leads are the funnel's (Sources: the phone rollup of the newest
+// snapshot and the phones changed since, the kept deal facts and client
+// rows), and each lead's first inbound contact and first reach come with
+// them: a lead's calls all lie at or after its first contact, so the
+// whole-history facts of the phone rollup are those of the rules. Without
+// a snapshot it is SpeedToLeadRaw.
 func (s *Store) SpeedToLead(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	r, err := s.reading(ctx)
+	head, _, ok, err := factsSnapshot(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
-	return s.speedToLead(r, p, sla, team)
+	if !ok {
+		return s.SpeedToLeadRaw(ctx, p, sla, team)
+	}
+	leads, clients, err := s.periodLeads(ctx, head, p)
+	if err != nil {
+		return nil, err
+	}
+	return speedOfLeads(leads, clients, sla, team), nil
+}
+
+// speedOfLeads groups the inbound ones of leads by manager and source and
+// takes their delays' median and p90 as quantileExact does (speedSQL).
+func speedOfLeads(leads map[string]lead, clients map[string]leadClient, sla time.Duration, team *Team) []SpeedRow {
+	from, to := managerMapping(team)
+	managerOf := make(map[string]string, len(from))
+	for i, f := range from {
+		if _, ok := managerOf[f]; !ok {
+			managerOf[f] = to[i]
+		}
+	}
+	type group struct {
+		row    SpeedRow
+		delays []int64
+	}
+	groups := map[[2]string]*group{}
+	for phone, l := range leads {
+		if l.firstInbound.IsZero() || !l.firstInbound.Equal(l.first) {
+			continue // first contacted by us: never waited
+		}
+		c := clients[phone]
+		manager, reached := c.manager, !l.reachAt.IsZero()
+		if reached {
+			manager = l.reachManager
+		}
+		if m, ok := managerOf[manager]; ok {
+			manager = m
+		}
+		k := [2]string{manager, cmp.Or(c.source, l.firstDealSource, l.firstLineSource, "unknown")}
+		g := groups[k]
+		if g == nil {
+			g = &group{row: SpeedRow{Manager: k[0], Source: k[1]}}
+			groups[k] = g
+		}
+		g.row.Leads++
+		if reached {
+			delay := max(l.reachAt.Unix()-l.first.Unix(), 0)
+			g.row.Reached++
+			g.delays = append(g.delays, delay)
+			if delay <= int64(sla/time.Second) {
+				g.row.WithinSLA++
+			}
+		}
+	}
+	var out []SpeedRow
+	for _, g := range groups {
+		slices.Sort(g.delays)
+		g.row.MedianSeconds, g.row.P90Seconds = quantileExact(g.delays, 0.5), quantileExact(g.delays, 0.9)
+		out = append(out, g.row)
+	}
+	slices.SortFunc(out, func(a, b SpeedRow) int {
+		return cmp.Or(cmp.Compare(a.Manager, b.Manager), cmp.Compare(a.Source, b.Source))
+	})
+	return out
+}
+
+// quantileExact is ClickHouse's quantileExact(q) of sorted values, q < 1:
+// the value at 0-based position ⌊q·n⌋; 0 without values.
+func quantileExact(sorted []int64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(q*float64(len(sorted)))])
 }
 
 // SpeedToLeadRaw is SpeedToLead folding every stored call through the
-// calls view: the reference SpeedToLead is tested against.
+// calls view: the reference SpeedToLead is tested against. It reads the
+// period's leads, then folds their calls and deals (speedSQL).
 func (s *Store) SpeedToLeadRaw(ctx context.Context, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
-	return s.speedToLead(rawReading(ctx), p, sla, team)
-}
-
-// speedToLead reads the period's leads, then folds their calls and deals
-// (speedSQL): a period's leads are few of the stored phones.
-func (s *Store) speedToLead(r reading, p Period, sla time.Duration, team *Team) ([]SpeedRow, error) {
 	start, end := p.bounds()
 	period := []any{clickhouse.Named("start", start), clickhouse.Named("end", end)}
-	leads, err := s.leadPhones(r, period)
+	leads, err := s.leadPhones(ctx, period)
 	if err != nil || len(leads) == 0 {
 		return nil, err
 	}
-	qctx, err := withPhones(r.ctx, slices.Values(leads))
+	qctx, err := withPhones(ctx, slices.Values(leads))
 	if err != nil {
 		return nil, err
 	}
 	from, to := managerMapping(team)
-	rows, err := s.conn.Query(qctx, r.form(speedQuery), r.with(append(period,
+	rows, err := s.conn.Query(qctx, speedRawSQL, append(period,
 		clickhouse.Named("sla", int64(sla/time.Second)), clickhouse.Named("map_from", from),
-		clickhouse.Named("map_to", to))...)...)
+		clickhouse.Named("map_to", to))...)
 	if err != nil {
 		return nil, fmt.Errorf("query speed to lead: %w", err)
 	}
@@ -194,9 +267,9 @@ func (s *Store) speedToLead(r reading, p Period, sla time.Duration, team *Team) 
 	return out, nil
 }
 
-// leadPhones runs leadPhonesSQL.
-func (s *Store) leadPhones(r reading, period []any) ([]string, error) {
-	rows, err := s.conn.Query(r.ctx, r.form(leadPhonesQuery), r.with(period...)...)
+// leadPhones runs leadPhonesSQL on the calls view.
+func (s *Store) leadPhones(ctx context.Context, period []any) ([]string, error) {
+	rows, err := s.conn.Query(ctx, leadPhonesRawSQL, period...)
 	if err != nil {
 		return nil, fmt.Errorf("query the period's leads: %w", err)
 	}

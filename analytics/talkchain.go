@@ -33,11 +33,13 @@ import (
 // the missed-call and speed-to-lead queries, 2 since the rebuild also
 // writes calls_by_time (0012), 3 since the facts keep each call's status
 // and the talk-time rollup counts every call by status (0015), 4 since the
-// call facts were made again with finer granules (0016). A generation of
-// another layout is read as no facts, so the next refresh rebuilds. A
-// change of it re-creates the view rollup_head (migrations 0014, 0015,
-// 0016), which names the layout it reads.
-const factsLayout = 4
+// call facts were made again with finer granules (0016), 5 since the
+// phone rollup keeps each phone's first inbound contact and first reach
+// for speed to lead (0017). A generation of another layout is read as no
+// facts, so the next refresh rebuilds. A change of it re-creates the view
+// rollup_head (migrations 0014, 0015, 0016, 0017), which names the layout
+// it reads.
+const factsLayout = 5
 
 // refreshMarker is one row of talk_refreshes.
 type refreshMarker struct {
