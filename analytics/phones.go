@@ -84,7 +84,7 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 		return nil
 	})
 	g.Go(func() error {
-		changed, phones, err := freshPhones(gctx, p.conn, head.cutoff)
+		changed, phones, err := freshPhones(gctx, p.conn, head.cutoff, false)
 		if err != nil {
 			return err
 		}

@@ -37,10 +37,17 @@ const dealFactsSQL = `
 // generation @gen for the leads of the period [@start, @end): the rows of
 // the phones first called in the period, and of those whose first deal
 // was created in it (phonesTable), which are leads unless called earlier.
-var rollupLeadsSQL = `
-SELECT phone, first_at, source, answered, first_inbound_at, reach_at, reach_manager
+// %s is more columns to read (FINAL reads every row of them).
+const rollupLeadsSQL = `
+SELECT phone, first_at, source, answered%s
 FROM phone_rollup FINAL
 WHERE generation = @gen AND ((first_at >= @start AND first_at < @end) OR phone IN ` + phonesTable + `)`
+
+// funnelLeadsSQL and speedLeadsSQL are rollupLeadsSQL for the funnel and
+// for speed to lead, which also reads each phone's first inbound contact
+// and first reach.
+var funnelLeadsSQL, speedLeadsSQL = fmt.Sprintf(rollupLeadsSQL, ""),
+	fmt.Sprintf(rollupLeadsSQL, ", first_inbound_at, reach_at, reach_manager")
 
 // describeLeadsSQL is the client row's source and manager and the latest
 // known grade of the phones of the set %[1]s that have a client row or a
@@ -140,7 +147,7 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 	if !ok {
 		return s.SourcesRaw(ctx, p)
 	}
-	leads, clients, err := s.periodLeads(ctx, head, p)
+	leads, clients, err := s.periodLeads(ctx, head, p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +156,9 @@ func (s *Store) Sources(ctx context.Context, p Period) ([]SourceRow, error) {
 
 // periodLeads returns the leads of the period by the snapshot head and
 // the phones changed since, with the client rows of (at least) those
-// leads, which the caller must not change.
-func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period) (map[string]lead,
+// leads, which the caller must not change. With speed, the leads carry
+// speed to lead's facts too (first inbound contact, first reach).
+func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period, speed bool) (map[string]lead,
 	map[string]leadClient, error) {
 	start, end := p.bounds()
 	// Every phone's deal facts, and the client rows: those the Store keeps,
@@ -182,7 +190,7 @@ func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period) (
 	leads, changed := map[string]lead{}, map[string]lead{}
 	var fresh map[string]*phoneFacts
 	g, gctx = errgroup.WithContext(ctx)
-	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, deals, leads) })
+	g.Go(func() error { return s.snapshotLeads(gctx, head.generation, start, end, deals, speed, leads) })
 	if !clientsKept {
 		g.Go(func() error {
 			return s.describe(gctx, clients, describeCandidatesSQL, clickhouse.Named("gen", head.generation),
@@ -190,7 +198,7 @@ func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period) (
 		})
 	}
 	g.Go(func() error {
-		calls, phones, err := freshPhones(gctx, s.conn, head.cutoff)
+		calls, phones, err := freshPhones(gctx, s.conn, head.cutoff, speed)
 		if err != nil || len(phones) == 0 {
 			return err
 		}
@@ -227,9 +235,10 @@ func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period) (
 }
 
 // snapshotLeads adds the period's leads by the phone rollup of generation
-// gen and every phone's deal facts to leads.
+// gen and every phone's deal facts to leads; with speed, with speed to
+// lead's facts.
 func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.Time, deals map[string]dealFacts,
-	leads map[string]lead) error {
+	speed bool, leads map[string]lead) error {
 	// The phones whose first deal falls in the period: leads unless their
 	// first call came earlier, which their rollup row tells.
 	var dealFirst []string
@@ -242,7 +251,13 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 	if err != nil {
 		return err
 	}
-	rows, err := s.conn.Query(qctx, rollupLeadsSQL, clickhouse.Named("gen", gen), clickhouse.Named("start", start),
+	var phone string
+	var c phoneFacts
+	q, dest := funnelLeadsSQL, []any{&phone, &c.firstAt, &c.source, &c.answered}
+	if speed {
+		q, dest = speedLeadsSQL, append(dest, &c.firstInbound, &c.reachAt, &c.reachManager)
+	}
+	rows, err := s.conn.Query(qctx, q, clickhouse.Named("gen", gen), clickhouse.Named("start", start),
 		clickhouse.Named("end", end))
 	if err != nil {
 		return fmt.Errorf("query the phone rollup of leads: %w", err)
@@ -250,10 +265,8 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 	defer rows.Close()
 	called := map[string]bool{}
 	for rows.Next() {
-		var phone string
-		var c phoneFacts
-		if err := rows.Scan(&phone, &c.firstAt, &c.source, &c.answered, &c.firstInbound, &c.reachAt,
-			&c.reachManager); err != nil {
+		c = phoneFacts{}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("scan the phone rollup of a lead: %w", err)
 		}
 		c.firstAt, c.firstInbound, c.reachAt = unknownZero(c.firstAt), unknownZero(c.firstInbound), unknownZero(c.reachAt)

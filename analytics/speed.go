@@ -160,7 +160,7 @@ func (s *Store) SpeedToLead(ctx context.Context, p Period, sla time.Duration, te
 	if !ok {
 		return s.SpeedToLeadRaw(ctx, p, sla, team)
 	}
-	leads, clients, err := s.periodLeads(ctx, head, p)
+	leads, clients, err := s.periodLeads(ctx, head, p, true)
 	if err != nil {
 		return nil, err
 	}
