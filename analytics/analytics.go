@@ -14,7 +14,7 @@ import (
 type Store struct {
 	conn    driver.Conn
 	loc     *time.Location
-	clients *keptRows[map[string]leadClient] // the funnel's client rows, while their tables are unchanged
+	clients *keptRows[map[string]leadClient] // the funnel's and speed to lead's client rows, while their tables are unchanged
 	deals   *keptRows[map[string]dealFacts]  // every phone's deal facts, while the deals are unchanged
 }
 

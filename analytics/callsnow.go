@@ -13,7 +13,7 @@ import (
 	"github.com/callpulse/callpulse/internal/chset"
 )
 
-// Missed calls, speed to lead, repeat callers and refusals read calls and
+// Missed calls, repeat callers and refusals (and SpeedToLeadRaw) read calls and
 // clients' first contacts through a callSource: straight from the calls
 // view and every stored call (rawSource: the reference, and what runs
 // before the first snapshot), or from the call facts and the phone rollup

@@ -294,8 +294,8 @@ func (s *Store) snapshotLeads(ctx context.Context, gen uint64, start, end time.T
 // known grade.
 type leadClient struct{ source, manager, category string }
 
-// leadClients adds the client source and latest grade of those of phones
-// that have either to clients.
+// leadClients adds the client source and manager and latest grade of those
+// of phones that have a client row or a grade to clients.
 func (s *Store) leadClients(ctx context.Context, phones []string, clients map[string]leadClient) error {
 	if len(phones) == 0 {
 		return nil

@@ -21,7 +21,8 @@ import (
 //     never waited and is not counted, so these leads are a subset of the
 //     /sources leads.
 //   - Reached at: the answer time of the client's first answered call,
-//     inbound or outbound (its start if the PBX gave no answer time).
+//     inbound or outbound (its time — start, else end — if the PBX gave no
+//     answer time); of two reached in the same second, the smaller manager.
 //     Delay = reached at − first contact, in seconds. A missed first
 //     contact therefore counts until the callback is answered, and an
 //     answered first call counts its ringing time.
