@@ -8,70 +8,95 @@ import (
 )
 
 // keptRows keeps rows the funnel derives from whole tables — every
-// phone's client source and grade, every phone's deal facts — so that
-// Sources need not derive them again for every period while the tables
-// are unchanged. They change only when clients or deals are imported or
-// pulled from a CRM; the rows are keyed by the active data parts of their
-// tables, which every insert, merge or mutation replaces, so a change is
-// seen by the next query, exactly as without keeping them. On replicated
-// tables (clickhouse.cluster) a query may read another replica than the
-// one whose parts are listed, so there nothing is kept. A part is known by
-// its name, when it was written and its rows, so that a table dropped and
-// made again, whose block numbers start over, cannot pass for the old one.
+// phone's client source, manager and grade, every phone's deal facts — so
+// that Sources and SpeedToLead need not derive them again for every
+// period while the tables are unchanged. They change only when clients or
+// deals are imported or pulled from a CRM; the rows are keyed by the
+// active data parts of their tables (keptParts), which every insert,
+// merge or mutation replaces, so a change is seen by the next query,
+// exactly as without keeping them.
 type keptRows[T any] struct {
-	tables   string                                         // their names, for errors
-	partsSQL string                                         // lists the tables' active parts (tablePartsSQL)
-	read     func(ctx context.Context, s *Store) (T, error) // derives the rows from the tables
+	tables []string                                       // the tables the rows come from, among keptTables
+	read   func(ctx context.Context, s *Store) (T, error) // derives the rows from the tables
 
-	mu    sync.Mutex
-	parts string // the parts the rows were read from; "" before the first read
-	rows  T
+	mu   sync.Mutex
+	key  string // the parts of tables the rows were read from (tableParts.key); "" before the first read
+	rows T
 }
 
-// newKeptRows keeps the rows read derives from tables.
+// newKeptRows keeps the rows read derives from tables (of keptTables).
 func newKeptRows[T any](read func(ctx context.Context, s *Store) (T, error), tables ...string) *keptRows[T] {
-	return &keptRows[T]{tables: strings.Join(tables, ", "),
-		partsSQL: fmt.Sprintf(tablePartsSQL, "'"+strings.Join(tables, "', '")+"'"), read: read}
+	return &keptRows[T]{tables: tables, read: read}
 }
 
-// tablePartsSQL lists the active parts of the tables %s (quoted names),
-// and counts the replicated tables of the database.
-const tablePartsSQL = `
-SELECT
-    arrayStringConcat(groupArray(concat(table, '/', name, '@', toString(toUInt32(modification_time)), '/', toString(rows))), ','),
-    (SELECT count() FROM system.replicas WHERE database = currentDatabase())
+// keptTables are the tables rows are kept of.
+var keptTables = []string{"clients", "client_categories", "deals"}
+
+// keptPartsSQL lists the active parts of keptTables, each as its table
+// and a key: its name, when it was written and its rows, so that a table
+// dropped and made again, whose block numbers start over, cannot pass for
+// the old one. It also counts the replicated tables of the database.
+var keptPartsSQL = `
+SELECT groupArray(table), groupArray(part), (SELECT count() FROM system.replicas WHERE database = currentDatabase())
 FROM
 (
-    SELECT table, name, modification_time, rows FROM system.parts
-    WHERE database = currentDatabase() AND table IN (%s) AND active
+    SELECT table, concat(name, '@', toString(toUInt32(modification_time)), '/', toString(rows)) AS part
+    FROM system.parts
+    WHERE database = currentDatabase() AND table IN ('` + strings.Join(keptTables, "', '") + `') AND active
     ORDER BY table, name
 )`
 
-// get returns the rows, read again if the tables changed since the last
-// read; ok is false on replicated tables, where the caller reads what it
-// needs itself. The rows are shared: callers must not change them. The
-// parts are listed under the lock, so that callers who arrive while the
-// rows are read again wait for them instead of reading them too.
-func (k *keptRows[T]) get(ctx context.Context, s *Store) (rows T, ok bool, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var parts string
+// tableParts is the active parts of each of keptTables, in one listing;
+// nil on replicated tables (clickhouse.cluster), where a query may read
+// another replica than the one whose parts were listed, so nothing is
+// kept.
+type tableParts map[string][]string
+
+// key is the parts of tables as one string, never "".
+func (p tableParts) key(tables []string) string {
+	var b strings.Builder
+	for _, t := range tables {
+		fmt.Fprintf(&b, "%s:%s;", t, strings.Join(p[t], ","))
+	}
+	return b.String()
+}
+
+// keptParts lists the parts of keptTables.
+func (s *Store) keptParts(ctx context.Context) (tableParts, error) {
+	var tables, parts []string
 	var replicated uint64
-	if err := s.conn.QueryRow(ctx, k.partsSQL).Scan(&parts, &replicated); err != nil {
-		return rows, false, fmt.Errorf("list the parts of %s: %w", k.tables, err)
+	if err := s.conn.QueryRow(ctx, keptPartsSQL).Scan(&tables, &parts, &replicated); err != nil {
+		return nil, fmt.Errorf("list the parts of %s: %w", strings.Join(keptTables, ", "), err)
 	}
 	if replicated > 0 {
+		return nil, nil
+	}
+	out := tableParts{}
+	for i, t := range tables {
+		out[t] = append(out[t], parts[i])
+	}
+	return out, nil
+}
+
+// get returns the rows, read again if their tables' parts differ from
+// those of the last read; ok is false on replicated tables (parts nil),
+// where the caller reads what it needs itself. The rows are shared:
+// callers must not change them.
+func (k *keptRows[T]) get(ctx context.Context, s *Store, parts tableParts) (rows T, ok bool, err error) {
+	if parts == nil {
 		return rows, false, nil
 	}
-	parts = "parts:" + parts // never "", which means "not read yet"
-	if k.parts == parts {
+	key := parts.key(k.tables)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key == key {
 		return k.rows, true, nil
 	}
 	if rows, err = k.read(ctx, s); err != nil {
 		var zero T
 		return zero, false, err
 	}
-	k.parts, k.rows = parts, rows
+	k.key, k.rows = key, rows
 	return rows, true, nil
 }
 
@@ -79,8 +104,8 @@ func (k *keptRows[T]) get(ctx context.Context, s *Store) (rows T, ok bool, err e
 // caller alone (each call reads them all, where a join on the server
 // would read the same: there it costs moving them to the daemon). The
 // rows are shared: callers must not change them.
-func (k *keptRows[T]) load(ctx context.Context, s *Store) (T, error) {
-	rows, ok, err := k.get(ctx, s)
+func (k *keptRows[T]) load(ctx context.Context, s *Store, parts tableParts) (T, error) {
+	rows, ok, err := k.get(ctx, s, parts)
 	if err != nil || ok {
 		return rows, err
 	}

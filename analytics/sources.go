@@ -165,16 +165,20 @@ func (s *Store) periodLeads(ctx context.Context, head refreshMarker, p Period, s
 	// or, on replicated tables, every phone's deal facts read here and the
 	// client rows read below for a superset of the leads and for the phones
 	// changed since.
+	parts, err := s.keptParts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var clients map[string]leadClient
 	var deals map[string]dealFacts
 	var clientsKept bool
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		clients, clientsKept, err = s.clients.get(gctx, s)
+		clients, clientsKept, err = s.clients.get(gctx, s, parts)
 		return err
 	})
 	g.Go(func() (err error) {
-		deals, err = s.deals.load(gctx, s)
+		deals, err = s.deals.load(gctx, s, parts)
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -211,9 +211,8 @@ func talkChanges(ctx context.Context, conn driver.Conn, gen uint64, from, to tim
 	// each other; a phone it re-grades for the first time is then in one
 	// read only: a history no call asks for, or calls without the row in
 	// their history, which then read the same category on both sides: no
-	// change. The history read covers
-	// the re-graded phones without counted calls too, which the calls
-	// read used to leave out.
+	// change. The history read covers the re-graded phones without counted
+	// calls too, which the calls read used to leave out.
 	g.Go(func() (err error) {
 		regraded, err = regradedCalls(gctx, conn, gen, from, to, tz)
 		return err
