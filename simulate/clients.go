@@ -165,19 +165,26 @@ func setGrade(rng *rand.Rand, c *Client, g grade) {
 // reads: the header row phone,name,category,need,budget,urgency,source,manager
 // and one row per client.
 func WriteClientsCSV(w io.Writer, clients []Client) error {
+	return writeCSV(w, "clients", csvHeader, len(clients), func(i int) []string {
+		c := clients[i]
+		return []string{c.Phone, c.Name, c.Category, c.Need, c.Budget, c.Urgency, c.Source, c.Manager}
+	})
+}
+
+// writeCSV writes a CSV of what: header, then row(i) for i in [0, n).
+func writeCSV(w io.Writer, what string, header []string, n int, row func(i int) []string) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
-		return fmt.Errorf("write clients CSV header: %w", err)
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("write %s CSV header: %w", what, err)
 	}
-	for i, c := range clients {
-		row := []string{c.Phone, c.Name, c.Category, c.Need, c.Budget, c.Urgency, c.Source, c.Manager}
-		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("write clients CSV row %d: %w", i+1, err)
+	for i := range n {
+		if err := cw.Write(row(i)); err != nil {
+			return fmt.Errorf("write %s CSV row %d: %w", what, i+1, err)
 		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write clients CSV: %w", err)
+		return fmt.Errorf("write %s CSV: %w", what, err)
 	}
 	return nil
 }

@@ -103,20 +103,12 @@ func TestDealsFollowGrades(t *testing.T) {
 }
 
 // TestDealsCSVImports checks that `callpulse import deals` takes the CSV
-// whole and reads every field as written, and that ReadDealsCSV reads it
-// back.
+// whole and reads every field as written.
 func TestDealsCSVImports(t *testing.T) {
 	deals := Deals(7, crmClients(), crmFrom, crmNow)
 	var buf bytes.Buffer
 	if err := WriteDealsCSV(&buf, deals); err != nil {
 		t.Fatal(err)
-	}
-	back, err := ReadDealsCSV(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(normalTimes(back), normalTimes(deals)) {
-		t.Errorf("ReadDealsCSV does not give back the deals written")
 	}
 	norm, err := phone.NewNormalizer("RU")
 	if err != nil {
@@ -142,15 +134,6 @@ func TestDealsCSVImports(t *testing.T) {
 			t.Errorf("deal %s imported as %+v, want %+v", d.ID, got, want)
 		}
 	}
-}
-
-// normalTimes is deals with their times in UTC, to compare instants.
-func normalTimes(deals []Deal) []Deal {
-	out := slices.Clone(deals)
-	for i := range out {
-		out[i].CreatedAt, out[i].ClosedAt = out[i].CreatedAt.UTC(), out[i].ClosedAt.UTC()
-	}
-	return out
 }
 
 // TestTouches checks that the touches pass the API's validation, fall in

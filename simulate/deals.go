@@ -1,14 +1,9 @@
 package simulate
 
 import (
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -143,53 +138,13 @@ var dealsHeader = []string{"deal_id", "phone", "stage", "amount", "loss_reason",
 // WriteDealsCSV writes deals as the CSV that `callpulse import deals` reads,
 // times in RFC 3339 with their offset.
 func WriteDealsCSV(w io.Writer, deals []Deal) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(dealsHeader); err != nil {
-		return fmt.Errorf("write deals CSV header: %w", err)
-	}
-	for i, d := range deals {
+	return writeCSV(w, "deals", dealsHeader, len(deals), func(i int) []string {
+		d := deals[i]
 		closed := ""
 		if !d.ClosedAt.IsZero() {
 			closed = d.ClosedAt.Format(time.RFC3339)
 		}
-		row := []string{d.ID, d.Phone, d.Stage, strconv.FormatInt(d.Amount, 10), d.LossReason,
+		return []string{d.ID, d.Phone, d.Stage, strconv.FormatInt(d.Amount, 10), d.LossReason,
 			d.CreatedAt.Format(time.RFC3339), closed, d.Source, d.Manager}
-		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("write deals CSV row %d: %w", i+1, err)
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write deals CSV: %w", err)
-	}
-	return nil
-}
-
-// ReadDealsCSV reads deals as WriteDealsCSV wrote them.
-func ReadDealsCSV(r io.Reader) ([]Deal, error) {
-	rows, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("read deals CSV: %w", err)
-	}
-	if len(rows) == 0 || !slices.Equal(rows[0], dealsHeader) {
-		return nil, fmt.Errorf("read deals CSV: want the header %s", strings.Join(dealsHeader, ","))
-	}
-	out := make([]Deal, 0, len(rows)-1)
-	for i, row := range rows[1:] {
-		d := Deal{ID: row[0], Phone: row[1], Stage: row[2], LossReason: row[4], Source: row[7], Manager: row[8]}
-		var errs []error
-		d.Amount, err = strconv.ParseInt(row[3], 10, 64)
-		errs = append(errs, err)
-		d.CreatedAt, err = time.Parse(time.RFC3339, row[5])
-		errs = append(errs, err)
-		if row[6] != "" {
-			d.ClosedAt, err = time.Parse(time.RFC3339, row[6])
-			errs = append(errs, err)
-		}
-		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("read deals CSV line %d: %w", i+2, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	})
 }

@@ -10,6 +10,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/callpulse/callpulse/config"
+	"github.com/callpulse/callpulse/importer"
+	"github.com/callpulse/callpulse/phone"
 	"github.com/callpulse/callpulse/simulate"
 )
 
@@ -102,11 +105,11 @@ func runSimulate(ctx context.Context, args []string) error {
 		if opts.APIToken = string(cfg.API.Token); opts.APIToken == "" {
 			return errors.New("no API token to post touches with: set CALLPULSE_API_TOKEN or api.token, or pass --touches=false")
 		}
-		deals := simulate.Deals(*seed, clients, today, now)
-		if *dealsFile != "" {
-			if deals, err = readDeals(*dealsFile); err != nil {
-				return err
-			}
+		var deals []simulate.Deal
+		if *dealsFile == "" {
+			deals = simulate.Deals(*seed, clients, today, now)
+		} else if deals, err = readDeals(*dealsFile, cfg); err != nil {
+			return err
 		}
 		opts.Touches = simulate.Touches(*seed, clients, deals, today, now)
 	}
@@ -131,16 +134,25 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-// readDeals reads a deals CSV that --write-deals wrote.
-func readDeals(path string) ([]simulate.Deal, error) {
+// readDeals reads a deals CSV as `callpulse import deals` does.
+func readDeals(path string, cfg *config.Config) ([]simulate.Deal, error) {
+	norm, err := phone.NewNormalizer(cfg.DefaultRegion)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	deals, err := simulate.ReadDealsCSV(f)
+	imported, err := importer.ReadDeals(f, norm, cfg.Location())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	deals := make([]simulate.Deal, len(imported))
+	for i, d := range imported {
+		deals[i] = simulate.Deal{ID: d.ID, Phone: d.Phone, Stage: string(d.Stage), Amount: int64(d.Amount) / 100,
+			LossReason: d.LossReason, CreatedAt: d.CreatedAt, ClosedAt: d.ClosedAt, Source: d.Source, Manager: d.Manager}
 	}
 	return deals, nil
 }
