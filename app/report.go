@@ -77,6 +77,7 @@ func newScorer(cfg *config.Config, db *warehouse.DB) (*scoring.Scorer, error) {
 	s, err := scoring.New(db.Conn(), scoring.Options{
 		Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay,
 		Lookback: sc.Lookback, MinSample: sc.MinSample, FallbackThreshold: sc.FallbackThreshold,
+		KeepTouches: sc.KeepTouches,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scoring: %w", err)

@@ -30,6 +30,10 @@ type ScoringConfig struct {
 	// FallbackThreshold applies.
 	MinSample         int     `yaml:"min_sample"`
 	FallbackThreshold float64 `yaml:"fallback_threshold"`
+	// KeepTouches is the most touches the daemon keeps in memory to serve
+	// the queue and the threshold from; with more stored (or 0), they are
+	// computed in ClickHouse on every request.
+	KeepTouches int `yaml:"keep_touches"`
 }
 
 // DefaultPoints are the points of the tracked actions by default.
@@ -65,6 +69,9 @@ func (l *loader) validateAnalytics(c *Config) {
 	l.positive("scoring.lookback", s.Lookback)
 	if s.MinSample < 1 {
 		l.fail("scoring.min_sample", errors.New("must be at least 1"))
+	}
+	if s.KeepTouches < 0 {
+		l.fail("scoring.keep_touches", errors.New("must be 0 (never keep) or more"))
 	}
 	if s.FallbackThreshold < 0 || math.IsInf(s.FallbackThreshold, 0) || math.IsNaN(s.FallbackThreshold) {
 		l.fail("scoring.fallback_threshold", errors.New("must be a finite number ≥ 0"))

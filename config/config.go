@@ -248,6 +248,7 @@ func Default() Config {
 			Lookback:          90 * 24 * time.Hour,
 			MinSample:         10,
 			FallbackThreshold: 30,
+			KeepTouches:       2_000_000,
 		},
 		Report: ReportConfig{
 			Schedule: "0 7 * * *", Language: "ru", WeeklyOnMonday: true,

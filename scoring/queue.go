@@ -56,10 +56,11 @@ type Queue struct {
 // or before now, by score, descending, then by last touch, newest first.
 // Leads under the threshold are left out unless all is true.
 //
-// The threshold and the hottest leads are independent reads and run side
-// by side: the queue is the first limit leads in score order, cut at the
-// threshold, which are those of the limit hottest leads that reach it. The
-// leads' line sources come from the phone rollup (analytics.Phones).
+// The queue is the first limit leads in score order, cut at the
+// threshold, which are those of the limit hottest leads that reach it.
+// Both come from the scorer's book of the touches (book.go), or, on
+// replicated tables, from SQL. The leads' line sources come from the
+// phone rollup (analytics.Phones).
 func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) {
 	if err := checkLimit(limit); err != nil {
 		return Queue{}, err
@@ -67,17 +68,17 @@ func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) 
 	now := s.now().UTC().Truncate(time.Second)
 	var q Queue
 	var utm []string
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		q.Threshold, err = s.Threshold(gctx)
-		return err
+	kept, err := s.useBook(ctx, func(bs *bookScorer) {
+		q.Threshold = s.bookThreshold(bs, now)
+		q.Leads, utm = bs.top(now.Unix(), limit)
 	})
-	g.Go(func() (err error) {
-		q.Leads, utm, err = s.topLeads(gctx, now, limit)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	if err != nil {
 		return Queue{}, err
+	}
+	if !kept {
+		if q, utm, err = s.sqlQueue(ctx, now, limit); err != nil {
+			return Queue{}, err
+		}
 	}
 	if !all {
 		n := 0
@@ -90,6 +91,27 @@ func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) 
 		return Queue{}, err
 	}
 	return q, nil
+}
+
+// sqlQueue is the threshold and the limit hottest leads as of now, in
+// queue order, with the leads' utm sources, computed in SQL: the two are
+// independent reads and run side by side.
+func (s *Scorer) sqlQueue(ctx context.Context, now time.Time, limit int) (Queue, []string, error) {
+	var q Queue
+	var utm []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		q.Threshold, err = s.threshold(gctx, s.fast.threshold)
+		return err
+	})
+	g.Go(func() (err error) {
+		q.Leads, utm, err = s.topLeads(gctx, now, limit)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Queue{}, nil, err
+	}
+	return q, utm, nil
 }
 
 // QueueRaw is Queue computed the straightforward way, the line sources
@@ -185,7 +207,11 @@ func (s *Scorer) queryLeads(ctx context.Context, what, q string, args ...any) ([
 func (s *Scorer) AboveThreshold(ctx context.Context, threshold float64) (uint64, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	var n uint64
-	err := s.conn.QueryRow(ctx, aboveSQL, s.params(
+	kept, err := s.useBook(ctx, func(bs *bookScorer) { n = bs.above(now.Unix(), threshold) })
+	if err != nil || kept {
+		return n, err
+	}
+	err = s.conn.QueryRow(ctx, aboveSQL, s.params(
 		clickhouse.Named("now", now),
 		clickhouse.Named("before", now),
 		clickhouse.Named("threshold", threshold),

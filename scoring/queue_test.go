@@ -35,8 +35,9 @@ var queueCalls = []queueCall{
 	{"o1-yandex", "+79160000201", yandexLine, "2026-11-18 09:00:00"},
 }
 
-// TestQueueMatchesRaw checks that Queue and Threshold (one pass over the
-// touches, line sources from the phone rollup) equal QueueRaw and
+// TestQueueMatchesRaw checks that Queue, Threshold and AboveThreshold
+// (from the book of the touches, or, as on replicated tables, one pass
+// over them in SQL; line sources from the phone rollup) equal QueueRaw and
 // ThresholdRaw (the straightforward queries, line sources from the calls
 // view) under several configurations, limits and hiding: without a
 // rollup snapshot, with one, with calls that arrived after it (one moving
@@ -86,30 +87,51 @@ func TestQueueMatchesRaw(t *testing.T) {
 		t.Helper()
 		for _, c := range configs {
 			s := e.scorer(t, c.edit)
-			th, err := s.Threshold(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sqlOnly := e.scorer(t, func(o *scoring.Options) {
+				if c.edit != nil {
+					c.edit(o)
+				}
+				o.KeepTouches = 0
+			})
 			thRaw, err := s.ThresholdRaw(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if th != thRaw {
-				t.Errorf("%s, %s: Threshold = %+v, ThresholdRaw = %+v", stage, c.name, th, thRaw)
+			for _, sc := range []*scoring.Scorer{s, sqlOnly} {
+				th, err := sc.Threshold(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if th != thRaw {
+					t.Errorf("%s, %s: Threshold = %+v, ThresholdRaw = %+v", stage, c.name, th, thRaw)
+				}
 			}
 			for _, limit := range []int{scoring.MaxQueueLimit, 2} {
 				for _, all := range []bool{true, false} {
-					q, err := s.Queue(ctx, limit, all)
-					if err != nil {
-						t.Fatal(err)
-					}
 					raw, err := s.QueueRaw(ctx, limit, all)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if !reflect.DeepEqual(q, raw) {
-						t.Errorf("%s, %s, limit %d, all %v:\n Queue    %+v\n QueueRaw %+v", stage, c.name, limit, all, q, raw)
+					for _, sc := range []*scoring.Scorer{s, sqlOnly} {
+						q, err := sc.Queue(ctx, limit, all)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !reflect.DeepEqual(q, raw) {
+							t.Errorf("%s, %s, limit %d, all %v, book %v:\n Queue    %+v\n QueueRaw %+v",
+								stage, c.name, limit, all, sc == s, q, raw)
+						}
 					}
+				}
+			}
+			// The count above the threshold, both ways.
+			raw, err := s.QueueRaw(ctx, scoring.MaxQueueLimit, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sc := range []*scoring.Scorer{s, sqlOnly} {
+				if n, err := sc.AboveThreshold(ctx, thRaw.Value); err != nil || n != uint64(len(raw.Leads)) {
+					t.Errorf("%s, %s, book %v: AboveThreshold = %d, %v; want %d", stage, c.name, sc == s, n, err, len(raw.Leads))
 				}
 			}
 		}

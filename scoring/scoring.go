@@ -55,6 +55,7 @@ const (
 	DefaultLookback          = 90 * 24 * time.Hour
 	DefaultMinSample         = 10
 	DefaultFallbackThreshold = 30
+	DefaultKeepTouches       = 2_000_000
 )
 
 // MaxPoints bounds the points of one action.
@@ -97,6 +98,11 @@ type Options struct {
 	MinSample int
 	// FallbackThreshold is the threshold until enough leads converted.
 	FallbackThreshold float64
+	// KeepTouches is the most stored touches the Scorer keeps in memory
+	// (about 140 bytes each) to compute the queue, the threshold and the
+	// count above it from; with more, or 0, it computes them in SQL on
+	// every call, which takes seconds at a million touches.
+	KeepTouches int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -108,6 +114,7 @@ func DefaultOptions() Options {
 		Lookback:          DefaultLookback,
 		MinSample:         DefaultMinSample,
 		FallbackThreshold: DefaultFallbackThreshold,
+		KeepTouches:       DefaultKeepTouches,
 	}
 }
 
@@ -136,6 +143,9 @@ func (o Options) Validate() error {
 	if o.MinSample < 1 {
 		errs = append(errs, fmt.Errorf("min_sample: %d, want at least 1", o.MinSample))
 	}
+	if o.KeepTouches < 0 {
+		errs = append(errs, fmt.Errorf("keep_touches: %d, want 0 (never keep) or more", o.KeepTouches))
+	}
 	if f := o.FallbackThreshold; f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		errs = append(errs, fmt.Errorf("fallback_threshold: %v, want a non-negative number", f))
 	}
@@ -156,6 +166,9 @@ type Scorer struct {
 	fast fastQueries
 	// lines gives the line sources of leads from the phone rollup.
 	lines lineSources
+	// book keeps the touches and deals the queue and the threshold are
+	// computed from (book.go); nil computes them in SQL every time.
+	book *touchBook
 }
 
 // lineSources gives the line source of each phone's earliest call on a
@@ -173,6 +186,9 @@ func New(conn driver.Conn, opts Options) (*Scorer, error) {
 		return nil, fmt.Errorf("scoring options: %w", err)
 	}
 	s := &Scorer{conn: conn, opts: opts, now: opts.Now, lines: analytics.NewPhones(conn)}
+	if opts.KeepTouches > 0 {
+		s.book = &touchBook{max: opts.KeepTouches}
+	}
 	s.fast = newFastQueries(opts.OncePerAction)
 	if s.now == nil {
 		s.now = time.Now

@@ -35,7 +35,29 @@ type Threshold struct {
 // package comment), or FallbackThreshold if fewer than MinSample did. It is
 // recomputed on every call, so a newly won deal recalibrates it at once.
 func (s *Scorer) Threshold(ctx context.Context) (Threshold, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	var th Threshold
+	kept, err := s.useBook(ctx, func(bs *bookScorer) { th = s.bookThreshold(bs, now) })
+	if err != nil || kept {
+		return th, err
+	}
 	return s.threshold(ctx, s.fast.threshold)
+}
+
+// bookThreshold is the threshold as of now from a book.
+func (s *Scorer) bookThreshold(bs *bookScorer, now time.Time) Threshold {
+	leads, total := bs.threshold(now.Add(-s.opts.Lookback).Unix(), now.Unix())
+	return s.calibrate(uint64(leads), total)
+}
+
+// useBook brings the book up to date and runs fn on it; kept is false,
+// and fn not run, when the scorer has no book or the tables cannot have
+// one (replicated): then the caller computes in SQL.
+func (s *Scorer) useBook(ctx context.Context, fn func(bs *bookScorer)) (kept bool, err error) {
+	if s.book == nil {
+		return false, nil
+	}
+	return s.book.use(ctx, s.conn, func() { fn(s.bookScorer(s.book)) })
 }
 
 // ThresholdRaw is Threshold computed the straightforward way: the
@@ -55,11 +77,17 @@ func (s *Scorer) threshold(ctx context.Context, q string) (Threshold, error) {
 	if err != nil {
 		return Threshold{}, fmt.Errorf("query score threshold: %w", err)
 	}
+	return s.calibrate(leads, total), nil
+}
+
+// calibrate is the threshold of leads converted leads whose scores sum to
+// total.
+func (s *Scorer) calibrate(leads uint64, total int64) Threshold {
 	th := Threshold{Value: s.opts.FallbackThreshold, Source: Fallback, Sample: int(leads)}
 	if leads >= uint64(s.opts.MinSample) { // MinSample ≥ 1: never divides by 0
 		th.Value, th.Source = float64(total)/float64(leads), Calibrated
 	}
-	return th, nil
+	return th
 }
 
 // params are the named parameters every scoring query takes (the points
