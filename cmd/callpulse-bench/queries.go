@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"time"
 
@@ -184,9 +185,28 @@ func benchQueries(ctx context.Context, chAddr string, check func(name string, ok
 	if err := measure("sources funnel", targetSources, sources, sourcesRaw); err != nil {
 		return err
 	}
+	if err := readBook(ctx, scorer); err != nil {
+		return err
+	}
 	queue := func(ctx context.Context) (any, error) { return scorer.Queue(ctx, 100, false) }
 	queueRaw := func(ctx context.Context) (any, error) { return scorer.QueueRaw(ctx, 100, false) }
 	if err := measure("call queue, top 100", targetQueue, queue, queueRaw); err != nil {
+		return err
+	}
+	batch := 0
+	queueAfterTouches := func(ctx context.Context) (any, error) {
+		batch++
+		touches := make([]warehouse.Touch, 10)
+		for i := range touches {
+			touches[i] = warehouse.Touch{ID: fmt.Sprintf("bench-%d-%d-%d", now.Unix(), batch, i),
+				Phone: fmt.Sprintf("+7916%07d", (batch*10+i)%genClients), Action: "pricing_page", At: now.Add(-time.Minute)}
+		}
+		if err := db.InsertTouches(ctx, touches, time.Now()); err != nil {
+			return nil, err
+		}
+		return scorer.Queue(ctx, 100, false)
+	}
+	if err := measure("call queue, after 10 new touches (their INSERT included)", 0, queueAfterTouches, nil); err != nil {
 		return err
 	}
 	start = time.Now()
@@ -210,6 +230,25 @@ func benchQueries(ctx context.Context, chAddr string, check func(name string, ok
 			check(fmt.Sprintf("%s <= %s (median, 30 days, %d calls)", r.name, r.target, o.calls), r.ok(), r.String())
 		}
 	}
+	return nil
+}
+
+// readBook times the scorer's first read of the touches into its book,
+// which the daemon does once, at its start (the lead gauges' first
+// refresh), and the memory the book keeps.
+func readBook(ctx context.Context, scorer *scoring.Scorer) error {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	if _, err := scorer.Threshold(ctx); err != nil {
+		return fmt.Errorf("the scorer's first read: %w", err)
+	}
+	took := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	fmt.Printf("the scorer's first read of the touches (once per daemon start): %s; it keeps %.0f MB\n",
+		took.Round(10*time.Millisecond), float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1e6)
 	return nil
 }
 
