@@ -44,7 +44,8 @@ import (
 //	L1–L3  inbound answered after 10, 20, 40 s (L3 on 103)
 //	L4     missed 12 Nov 13:00, called back 13:30:00 (101)           1800 s
 //	D1     deal (seo, won) 11 Nov 10:00, first call 10:20 by bob     speed 1210 s
-//	D2     deal (seo) 12 Nov 09:00, never called, responsible bob
+//	D2     deal (seo) 12 Nov 09:00, responsible bob; missed 16:00 on  open; owner bob; source seo (its deal's)
+//	       the no-source line, never called back
 //	D3     deal 1 Nov, inbound call 12 Nov 15:00                     a repeat caller
 //	O1     our outbound call 11 Nov 14:00 is the first contact       not a speed-to-lead lead
 var (
@@ -195,7 +196,7 @@ func msk(t *testing.T, s string) time.Time {
 }
 
 func TestMissed(t *testing.T) {
-	store := callbacksStore(t)
+	stores := callbackStores(t)
 	// called back; open
 	back := func(provider, id, phone, source, owner, at, backAt string, secs int64) analytics.MissedCall {
 		return analytics.MissedCall{Provider: provider, CallID: id, ClientPhone: phone, Source: source, Owner: owner,
@@ -207,6 +208,7 @@ func TestMissed(t *testing.T) {
 	}
 	p3 := open("p3-missed", "+79161000003", "avito", "", "2026-11-11 12:00:00")
 	p7 := open("p7-busy", "+79161000007", "avito", "102", "2026-11-11 15:00:00")
+	d2 := open("d2-missed", "+79161000022", "seo", "102", "2026-11-12 16:00:00")
 	all := []analytics.MissedCall{
 		back("generic", "p1-missed", "+79161000001", "yandex_direct", "102", "2026-11-10 09:00:00", "2026-11-10 09:10:00", 600),
 		back("generic", "p2-missed", "+79161000002", "avito", "103", "2026-11-10 10:00:00", "2026-11-10 10:15:01", 901),
@@ -216,6 +218,7 @@ func TestMissed(t *testing.T) {
 		back("generic", "p4-m2", "+79161000004", "yandex_direct", "101", "2026-11-11 18:05:00", "2026-11-11 18:30:00", 1500),
 		back("generic", "p4-m3", "+79161000004", "yandex_direct", "101", "2026-11-11 18:20:00", "2026-11-11 18:30:00", 600),
 		back("generic", "l4-missed", "+79161000044", "yandex_direct", "", "2026-11-12 13:00:00", "2026-11-12 13:30:00", 1800),
+		d2,
 		back("generic", "p5-missed", "+79161000005", "yandex_direct", "", "2026-11-12 23:59:59", "2026-11-13 00:09:59", 600),
 	}
 	tests := []struct {
@@ -225,7 +228,7 @@ func TestMissed(t *testing.T) {
 		want     []analytics.MissedCall
 	}{
 		{"scenario period", "2026-11-10", "2026-11-12", false, all},
-		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p3, p7}},
+		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p3, p7, d2}},
 		{"the day before: 23:59:59 Moscow", "2026-11-09", "2026-11-09", false, []analytics.MissedCall{
 			open("p6-before", "+79161000006", "yandex_direct", "", "2026-11-09 23:59:59"),
 		}},
@@ -235,21 +238,23 @@ func TestMissed(t *testing.T) {
 		}},
 		{"nothing", "2026-12-01", "2026-12-31", false, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := store.Missed(context.Background(), period(t, tt.from, tt.to), tt.openOnly, testSLA)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Missed: got %d calls, want %d:\n got %+v\nwant %+v", len(got), len(tt.want), got, tt.want)
-			}
-			for i := range got {
-				if !sameMissed(got[i], tt.want[i]) {
-					t.Errorf("call %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
+	for kind, store := range stores {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.name, func(t *testing.T) {
+				got, err := store.Missed(context.Background(), period(t, tt.from, tt.to), tt.openOnly, testSLA)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				if len(got) != len(tt.want) {
+					t.Fatalf("Missed: got %d calls, want %d:\n got %+v\nwant %+v", len(got), len(tt.want), got, tt.want)
+				}
+				for i := range got {
+					if !sameMissed(got[i], tt.want[i]) {
+						t.Errorf("call %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -48,20 +48,20 @@ callpulse_leads{period="today",source="yandex_direct"} 0
 		}
 	}
 	// Open in the window: P6 (9 Nov 23:59:59 and 13 Nov 00:00), P3 — no
-	// owner; P7 — bob; P10 (13 Nov 09:50, owner 555, 10 min old, within
+	// owner; P7 and D2 — bob; P10 (13 Nov 09:50, owner 555, 10 min old, within
 	// SLA) — other. P12 (6 Nov) is before the window; the rest were called
 	// back.
 	want = `
 # HELP callpulse_missed_calls_open Missed calls of the last 7 days (today included) not called back yet, by the client's owner.
 # TYPE callpulse_missed_calls_open gauge
 callpulse_missed_calls_open{manager="alice"} 0
-callpulse_missed_calls_open{manager="bob"} 1
+callpulse_missed_calls_open{manager="bob"} 2
 callpulse_missed_calls_open{manager="other"} 1
 callpulse_missed_calls_open{manager="unassigned"} 3
 # HELP callpulse_missed_calls_past_sla Open missed calls of the last 7 days whose callback SLA has run out, by the client's owner.
 # TYPE callpulse_missed_calls_past_sla gauge
 callpulse_missed_calls_past_sla{manager="alice"} 0
-callpulse_missed_calls_past_sla{manager="bob"} 1
+callpulse_missed_calls_past_sla{manager="bob"} 2
 callpulse_missed_calls_past_sla{manager="other"} 0
 callpulse_missed_calls_past_sla{manager="unassigned"} 3
 `

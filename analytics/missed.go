@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultCallbackSLA is the callback SLA when none is configured: a missed
@@ -120,6 +122,14 @@ FROM
 )`
 }
 
+// missedOnlySQL is the missed calls of the period [@start, @end) from the
+// snapshot alone: their phones' client rows, deal sources and first line
+// sources come from what the Store keeps and from the phone rollup
+// (missedContacts) rather than from a join over every phone.
+var missedOnlySQL = `
+SELECT provider, call_id, client_phone, at, line_source
+FROM (` + nowSource.period(missedCond+" AND at >= @start AND at < @end") + `)`
+
 var missedCallsQuery, callbacksQuery = sourced(missedCallsSQL), sourced(callbacksSQL)
 
 // MissedCall is one missed call and what became of it. ClientPhone is
@@ -213,12 +223,17 @@ func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([
 	return out, nil
 }
 
-// missedCalls runs missedCallsSQL: the period's missed calls, ordered by
-// time, then provider and call id.
+// missedCalls reads the period's missed calls with their phones' client
+// rows and sources, ordered by time, then provider and call id: from the
+// snapshot, the calls alone and the rest from missedContacts; through the
+// calls view, missedCallsSQL's join.
 func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 	start, end := p.bounds()
-	rows, err := s.conn.Query(r.ctx, r.form(missedCallsQuery),
-		r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
+	q := r.form(missedCallsQuery)
+	if r.now {
+		q = missedOnlySQL
+	}
+	rows, err := s.conn.Query(r.ctx, q, r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
 	if err != nil {
 		return nil, fmt.Errorf("query missed calls: %w", err)
 	}
@@ -226,8 +241,11 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 	var out []missedCall
 	for rows.Next() {
 		var c missedCall
-		if err := rows.Scan(&c.Provider, &c.CallID, &c.ClientPhone, &c.At, &c.lineSource, &c.firstLineSource,
-			&c.firstDealSource, &c.clientSource, &c.clientManager); err != nil {
+		dest := []any{&c.Provider, &c.CallID, &c.ClientPhone, &c.At, &c.lineSource}
+		if !r.now {
+			dest = append(dest, &c.firstLineSource, &c.firstDealSource, &c.clientSource, &c.clientManager)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan missed calls: %w", err)
 		}
 		out = append(out, c)
@@ -235,10 +253,61 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read missed calls: %w", err)
 	}
+	if r.now {
+		if err := s.missedContacts(r.ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortFunc(out, func(a, b missedCall) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.CallID, b.CallID))
 	})
 	return out, nil
+}
+
+// missedContacts fills in the client source and manager and the deal
+// source of the calls' phones from the rows the funnel keeps (clients and
+// deals, read again only when they change), and the first line source,
+// where a call's source needs it, from the phone rollup.
+func (s *Store) missedContacts(ctx context.Context, calls []missedCall) error {
+	parts, err := s.keptParts(ctx)
+	if err != nil {
+		return err
+	}
+	var clients map[string]leadClient
+	var deals map[string]dealFacts
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		clients, err = s.clients.load(gctx, s, parts)
+		return err
+	})
+	g.Go(func() (err error) {
+		deals, err = s.deals.load(gctx, s, parts)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	need := map[string]bool{}
+	for i := range calls {
+		c := &calls[i]
+		cl := clients[c.ClientPhone]
+		c.clientSource, c.clientManager = cl.source, cl.manager
+		c.firstDealSource = deals[c.ClientPhone].source
+		if c.lineSource == "" && c.clientSource == "" && c.firstDealSource == "" {
+			need[c.ClientPhone] = true
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	lines, err := NewPhones(s.conn).FirstLineSources(ctx, slices.Sorted(maps.Keys(need)))
+	if err != nil {
+		return err
+	}
+	for i := range calls {
+		calls[i].firstLineSource = lines[calls[i].ClientPhone]
+	}
+	return nil
 }
 
 // callbacks runs callbacksSQL for calls, missed since start.
