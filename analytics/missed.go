@@ -197,7 +197,11 @@ func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([
 		return nil, err
 	}
 	start, _ := p.bounds()
-	callbacks, err := s.callbacks(r, start, calls)
+	find := s.callbacks
+	if r.now {
+		find = s.callbacksNow
+	}
+	callbacks, err := find(r, start, calls)
 	if err != nil {
 		return nil, err
 	}
@@ -342,6 +346,127 @@ func (s *Store) callbacks(r reading, start time.Time, calls []missedCall) (map[c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read callbacks: %w", err)
+	}
+	return out, nil
+}
+
+// answeredSinceSQL is the answered calls after @start, from the snapshot,
+// of the phones of phonesTable: the calls that can call back a call
+// missed since @start, and the latest answered calls before it.
+var answeredSinceSQL = `
+SELECT client_phone, at, manager
+FROM (` + nowSource.period("answered = 1 AND at > @start AND client_phone IN "+phonesTable) + `)`
+
+// managerBeforeSQL is, for the phones of phonesTable, the manager of
+// their latest answered call at or before @start that has one (of two in
+// the same second, the larger manager), from the snapshot.
+var managerBeforeSQL = `
+SELECT client_phone, argMax(manager, (at, manager))
+FROM (` + nowSource.calls("answered = 1 AND at <= @start AND manager != '' AND client_phone IN "+phonesTable) + `)
+GROUP BY client_phone`
+
+// answeredCall is an answered call of a phone, as the callbacks need it.
+type answeredCall struct {
+	at      time.Time
+	manager string
+}
+
+// callbacksNow is callbacks from the snapshot: it reads the answered
+// calls of the missed calls' phones since start and, for the phones
+// without a responsible manager, the manager of their latest answered call
+// before, and matches them to the missed calls here (callbacksSQL's rules)
+// rather than in arrays per missed call on the server.
+func (s *Store) callbacksNow(r reading, start time.Time, calls []missedCall) (map[callKey]callback, error) {
+	out := make(map[callKey]callback, len(calls))
+	if len(calls) == 0 {
+		return out, nil
+	}
+	phones, ownerless := map[string]bool{}, map[string]bool{}
+	for _, c := range calls {
+		phones[c.ClientPhone] = true
+		if c.clientManager == "" {
+			ownerless[c.ClientPhone] = true
+		}
+	}
+	answered := map[string][]answeredCall{}
+	before := map[string]string{}
+	g, gctx := errgroup.WithContext(r.ctx)
+	g.Go(func() error {
+		qctx, err := withPhones(gctx, maps.Keys(phones))
+		if err != nil {
+			return err
+		}
+		rows, err := s.conn.Query(qctx, answeredSinceSQL, r.with(clickhouse.Named("start", start))...)
+		if err != nil {
+			return fmt.Errorf("query the answered calls of %d phones: %w", len(phones), err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var phone string
+			var a answeredCall
+			if err := rows.Scan(&phone, &a.at, &a.manager); err != nil {
+				return fmt.Errorf("scan answered calls: %w", err)
+			}
+			answered[phone] = append(answered[phone], a)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read answered calls: %w", err)
+		}
+		return nil
+	})
+	if len(ownerless) > 0 {
+		g.Go(func() error {
+			qctx, err := withPhones(gctx, maps.Keys(ownerless))
+			if err != nil {
+				return err
+			}
+			rows, err := s.conn.Query(qctx, managerBeforeSQL, r.with(clickhouse.Named("start", start))...)
+			if err != nil {
+				return fmt.Errorf("query the earlier managers of %d phones: %w", len(ownerless), err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var phone, manager string
+				if err := rows.Scan(&phone, &manager); err != nil {
+					return fmt.Errorf("scan earlier managers: %w", err)
+				}
+				before[phone] = manager
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("read earlier managers: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, as := range answered {
+		// By time, then manager: the callback is the first after a missed
+		// call, the last manager the last before it with one.
+		slices.SortFunc(as, func(a, b answeredCall) int {
+			return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.manager, b.manager))
+		})
+	}
+	for _, c := range calls {
+		as := answered[c.ClientPhone]
+		var cb callback
+		i, _ := slices.BinarySearchFunc(as, c.At, func(a answeredCall, t time.Time) int {
+			return cmp.Or(a.at.Compare(t), -1) // the first call after t
+		})
+		if i < len(as) {
+			cb.at = as[i].at
+		}
+		if ownerless[c.ClientPhone] {
+			cb.lastManager = before[c.ClientPhone]
+			for j := i - 1; j >= 0; j-- {
+				if a := as[j]; a.at.Before(c.At) && a.manager != "" {
+					cb.lastManager = a.manager
+					break
+				}
+			}
+		}
+		out[callKey{c.Provider, c.CallID}] = cb
 	}
 	return out, nil
 }
