@@ -41,6 +41,10 @@ import (
 //	P9     imported 5 Nov (source partner), first call 11 Nov 11:00  a repeat caller and a new lead
 //	P10    missed 13 Nov 09:50, clients row manager 555              open, owner "other" in metrics
 //	P12    missed 6 Nov                                              outside the gauges' 7 days
+//	P13    inbound 10 Nov 11:00 (yandex) answered by 101 while our   speed 10 s, reached by 101 (of two in
+//	       outbound at the same second was answered by 103, both     one second, the smaller manager);
+//	       after 10 s; 11 Nov 09:00 missed, and answered on avito    open; owner alice (103: the larger of
+//	       by 102 in the same second                                 the two, the 09:00 call not before it)
 //	L1–L3  inbound answered after 10, 20, 40 s (L3 on 103)
 //	L4     missed 12 Nov 13:00, called back 13:30:00 (101)           1800 s
 //	D1     deal (seo, won) 11 Nov 10:00, first call 10:20 by bob     speed 1210 s
@@ -208,10 +212,12 @@ func TestMissed(t *testing.T) {
 	}
 	p3 := open("p3-missed", "+79161000003", "avito", "", "2026-11-11 12:00:00")
 	p7 := open("p7-busy", "+79161000007", "avito", "102", "2026-11-11 15:00:00")
+	p13 := open("p13-missed", "+79161000013", "yandex_direct", "103", "2026-11-11 09:00:00")
 	d2 := open("d2-missed", "+79161000022", "seo", "102", "2026-11-12 16:00:00")
 	all := []analytics.MissedCall{
 		back("generic", "p1-missed", "+79161000001", "yandex_direct", "102", "2026-11-10 09:00:00", "2026-11-10 09:10:00", 600),
 		back("generic", "p2-missed", "+79161000002", "avito", "103", "2026-11-10 10:00:00", "2026-11-10 10:15:01", 901),
+		p13,
 		p3,
 		p7,
 		back("generic", "p4-m1", "+79161000004", "yandex_direct", "101", "2026-11-11 18:00:00", "2026-11-11 18:30:00", 1800),
@@ -228,7 +234,7 @@ func TestMissed(t *testing.T) {
 		want     []analytics.MissedCall
 	}{
 		{"scenario period", "2026-11-10", "2026-11-12", false, all},
-		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p3, p7, d2}},
+		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p13, p3, p7, d2}},
 		{"the day before: 23:59:59 Moscow", "2026-11-09", "2026-11-09", false, []analytics.MissedCall{
 			open("p6-before", "+79161000006", "yandex_direct", "", "2026-11-09 23:59:59"),
 		}},
@@ -283,7 +289,7 @@ func TestSpeedToLead(t *testing.T) {
 			row("", "avito", 1, 0, 0, 0, 0),                  // P3, not reached
 			row("", "yandex_direct", 1, 0, 0, 0, 0),          // P8, still ringing
 			row("alice", "vk_ads", 1, 1, 1810, 1810, 0),      // P4: 18:00 → answered 18:30:10
-			row("alice", "yandex_direct", 4, 4, 40, 1810, 3), // L1–L4: 10, 20, 40, 1810 s; ⌊0.5·4⌋ = 2, ⌊0.9·4⌋ = 3
+			row("alice", "yandex_direct", 5, 5, 20, 1810, 4), // L1–L4, P13: 10, 20, 40, 1810, 10 s; ⌊0.5·5⌋ = 2, ⌊0.9·5⌋ = 4
 			row("bob", "avito", 1, 0, 0, 0, 0),               // P7, responsible bob
 			row("bob", "partner", 1, 1, 10, 10, 1),           // P9
 			row("bob", "seo", 2, 1, 1210, 1210, 0),           // D1: deal 10:00 → 10:20:10; D2 not called
@@ -293,7 +299,7 @@ func TestSpeedToLead(t *testing.T) {
 			row("", "avito", 1, 0, 0, 0, 0),
 			row("", "yandex_direct", 1, 0, 0, 0, 0),
 			row("101", "vk_ads", 1, 1, 1810, 1810, 0),
-			row("101", "yandex_direct", 3, 3, 20, 1810, 2), // L1, L2, L4
+			row("101", "yandex_direct", 4, 4, 20, 1810, 3), // L1, L2, L4, P13 (answered by 101 and 103 in one second: the smaller)
 			row("102", "avito", 1, 0, 0, 0, 0),
 			row("102", "partner", 1, 1, 10, 10, 1),
 			row("102", "seo", 2, 1, 1210, 1210, 0),
@@ -301,7 +307,7 @@ func TestSpeedToLead(t *testing.T) {
 			row("103", "yandex_direct", 1, 1, 40, 40, 1), // L3
 		}},
 		{"first day only: L1 at 00:00:00 Moscow", "2026-11-10", "2026-11-10", callbackTeam, []analytics.SpeedRow{
-			row("alice", "yandex_direct", 1, 1, 10, 10, 1), // L1
+			row("alice", "yandex_direct", 2, 2, 10, 10, 2), // L1, P13
 			row("bob", "yandex_direct", 1, 1, 610, 610, 1), // P1
 		}},
 		{"nothing", "2026-12-01", "2026-12-31", callbackTeam, nil},
