@@ -66,24 +66,48 @@ var (
 // through the spool writer.
 func callbacksStore(t *testing.T) *analytics.Store {
 	t.Helper()
-	return analytics.NewStore(callbacksDB(t).Conn(), moscow)
+	return analytics.NewStore(callbacksDB(t, everyCall).Conn(), moscow)
 }
+
+// everyCall keeps every call of the scenario.
+func everyCall(time.Time) bool { return true }
 
 // callbackStores are the scenario's store read through the calls view (no
-// snapshot yet) and read from a snapshot of the rollups with every call.
+// snapshot yet), read from a snapshot of the rollups with every call, and
+// read from a snapshot taken before the calls from 11 November on, which
+// arrived since: then every phone they touch is folded afresh (its
+// managers, first reach and callbacks included) and joined with the
+// snapshot's rows of the rest.
 func callbackStores(t *testing.T) map[string]*analytics.Store {
 	t.Helper()
-	db := callbacksDB(t)
-	settle(t, db)
-	if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond}).
-		Refresh(context.Background()); err != nil {
+	ctx := context.Background()
+	refresh := func(db *warehouse.DB) {
+		t.Helper()
+		settle(t, db)
+		if _, err := analytics.NewRollup(db.Conn(), analytics.RollupOptions{Zone: moscow, Margin: time.Nanosecond}).
+			Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := callbacksDB(t, everyCall)
+	refresh(db)
+	since := msk(t, "2026-11-11 00:00:00")
+	split := callbacksDB(t, func(start time.Time) bool { return start.Before(since) })
+	refresh(split)
+	later := callRecords(t, func(start time.Time) bool { return !start.Before(since) })
+	if err := warehouse.NewEventWriter(split, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, later); err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*analytics.Store{"no snapshot": callbacksStore(t), "snapshot": analytics.NewStore(db.Conn(), moscow)}
+	return map[string]*analytics.Store{
+		"no snapshot":                 callbacksStore(t),
+		"snapshot":                    analytics.NewStore(db.Conn(), moscow),
+		"snapshot, later calls since": analytics.NewStore(split.Conn(), moscow),
+	}
 }
 
-// callbacksDB is a database with the scenario's clients, deals and calls.
-func callbacksDB(t *testing.T) *warehouse.DB {
+// callbacksDB is a database with the scenario's clients, deals and the
+// calls whose start keep accepts.
+func callbacksDB(t *testing.T, keep func(start time.Time) bool) *warehouse.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(chtest.NewDatabase(t), warehouse.Options{})
@@ -120,16 +144,17 @@ func callbacksDB(t *testing.T) *warehouse.DB {
 	if err := db.UpsertDeals(ctx, deals, "csv", time.Date(2026, 11, 20, 12, 0, 0, 0, moscow)); err != nil {
 		t.Fatal(err)
 	}
-	if err := warehouse.NewEventWriter(db, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, callRecords(t)); err != nil {
+	if err := warehouse.NewEventWriter(db, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, callRecords(t, keep)); err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
 
-// callRecords turns testdata/callbacks/calls.csv into spool records: a
-// start event with the phones, and, unless the status is "none" (still
-// ringing), an end event with the outcome and the manager.
-func callRecords(t *testing.T) []spool.Record {
+// callRecords turns the calls of testdata/callbacks/calls.csv whose start
+// keep accepts into spool records: a start event with the phones, and,
+// unless the status is "none" (still ringing), an end event with the
+// outcome and the manager.
+func callRecords(t *testing.T, keep func(start time.Time) bool) []spool.Record {
 	t.Helper()
 	table, err := csv.NewReader(callbacksFixture(t, "calls.csv")).ReadAll()
 	if err != nil {
@@ -153,6 +178,9 @@ func callRecords(t *testing.T) []spool.Record {
 		start, err := time.ParseInLocation(time.DateTime, startS, moscow)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !keep(start) {
+			continue
 		}
 		base := call.Event{Provider: "generic", CallID: id, ReceivedAt: received, Direction: direction}
 		begin := base
@@ -328,7 +356,7 @@ func TestSpeedToLead(t *testing.T) {
 }
 
 func TestRepeatCallers(t *testing.T) {
-	store := callbacksStore(t)
+	stores := callbackStores(t)
 	repeat := func(id, phone, source, at, since string) analytics.RepeatCall {
 		return analytics.RepeatCall{Provider: "generic", CallID: id, ClientPhone: phone, Source: source,
 			At: msk(t, at), KnownSince: msk(t, since)}
@@ -348,25 +376,27 @@ func TestRepeatCallers(t *testing.T) {
 		}},
 		{"nothing", "2026-12-01", "2026-12-31", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := store.RepeatCallers(context.Background(), period(t, tt.from, tt.to))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("RepeatCallers: got %+v\nwant %+v", got, tt.want)
-			}
-			for i := range got {
-				g, w := got[i], tt.want[i]
-				if !g.At.Equal(w.At) || !g.KnownSince.Equal(w.KnownSince) {
-					t.Errorf("call %d times: got %v, %v; want %v, %v", i, g.At, g.KnownSince, w.At, w.KnownSince)
+	for kind, store := range stores {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.name, func(t *testing.T) {
+				got, err := store.RepeatCallers(context.Background(), period(t, tt.from, tt.to))
+				if err != nil {
+					t.Fatal(err)
 				}
-				g.At, g.KnownSince, w.At, w.KnownSince = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-				if g != w {
-					t.Errorf("call %d:\n got %+v\nwant %+v", i, g, w)
+				if len(got) != len(tt.want) {
+					t.Fatalf("RepeatCallers: got %+v\nwant %+v", got, tt.want)
 				}
-			}
-		})
+				for i := range got {
+					g, w := got[i], tt.want[i]
+					if !g.At.Equal(w.At) || !g.KnownSince.Equal(w.KnownSince) {
+						t.Errorf("call %d times: got %v, %v; want %v, %v", i, g.At, g.KnownSince, w.At, w.KnownSince)
+					}
+					g.At, g.KnownSince, w.At, w.KnownSince = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+					if g != w {
+						t.Errorf("call %d:\n got %+v\nwant %+v", i, g, w)
+					}
+				}
+			})
+		}
 	}
 }
