@@ -19,8 +19,9 @@
 //     touches at or before T, by the configured points table (actions not
 //     in the table, e.g. removed from it, score 0). With OncePerAction each
 //     action counts once however often it happened; with a Decay only
-//     touches in (T − Decay, T] count. Scores are computed in SQL from the
-//     stored touches on every query, so a new table re-scores history.
+//     touches in (T − Decay, T] count. Scores are computed from the stored
+//     touches on every query (kept in memory, book.go, or in SQL), so a new
+//     table re-scores history.
 //   - A lead converted when it has a won deal (latest version); its
 //     conversion time is the earliest close time of its won deals in the
 //     look-back window. The threshold is the average score, as of their
