@@ -36,6 +36,9 @@ import (
 //	P4     missed 18:00, 18:05, 18:20, called in again 18:30 (101)   1800, 1500, 600 s; owner alice; source yandex (line beats vk_ads)
 //	P5     missed 12 Nov 23:59:59, called back 13 Nov 00:09:59       600 s, within (callback after the period)
 //	P6     missed 9 Nov 23:59:59 and 13 Nov 00:00:00                 outside the period
+//	       (our outbound call in the second of the second one,      9 Nov: called back 13 Nov 00:00:00;
+//	       answered by 103, calls back the first, and neither       13 Nov: open, owner "" (not before it)
+//	       calls back nor owns the second)
 //	P7     inbound busy 11 Nov 15:00                                 open; owner bob (clients row)
 //	P8     inbound still ringing (no final status)                   not missed
 //	P9     imported 5 Nov (source partner), first call 11 Nov 11:00  a repeat caller and a new lead
@@ -264,7 +267,8 @@ func TestMissed(t *testing.T) {
 		{"scenario period", "2026-11-10", "2026-11-12", false, all},
 		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p13, p3, p7, d2}},
 		{"the day before: 23:59:59 Moscow", "2026-11-09", "2026-11-09", false, []analytics.MissedCall{
-			open("p6-before", "+79161000006", "yandex_direct", "", "2026-11-09 23:59:59"),
+			// Called back by the outbound call at 13 Nov 00:00:00.
+			back("generic", "p6-before", "+79161000006", "yandex_direct", "", "2026-11-09 23:59:59", "2026-11-13 00:00:00", 259201),
 		}},
 		{"the day after: 00:00:00 Moscow", "2026-11-13", "2026-11-13", false, []analytics.MissedCall{
 			open("p6-after", "+79161000006", "yandex_direct", "", "2026-11-13 00:00:00"),

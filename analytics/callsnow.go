@@ -218,12 +218,13 @@ func sourced(q func(callSource) string) sourcedQuery {
 // references, and what runs before the first snapshot).
 type reading struct {
 	ctx  context.Context
+	base context.Context // ctx without the external tables, for queries that do not read the calls
 	args []any
 	now  bool
 }
 
 // rawReading reads through the calls view.
-func rawReading(ctx context.Context) reading { return reading{ctx: ctx} }
+func rawReading(ctx context.Context) reading { return reading{ctx: ctx, base: ctx} }
 
 // form is q's form for r.
 func (r reading) form(q sourcedQuery) string {
@@ -249,7 +250,7 @@ func (s *Store) reading(ctx context.Context) (reading, error) {
 	if err != nil {
 		return reading{}, err
 	}
-	return reading{ctx: qctx, args: args, now: true}, nil
+	return reading{ctx: qctx, base: ctx, args: args, now: true}, nil
 }
 
 // withFresh returns ctx with what changed since the snapshot of args

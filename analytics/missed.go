@@ -173,7 +173,8 @@ func (s *Store) MissedRaw(ctx context.Context, p Period, openOnly bool, sla time
 	return s.missed(rawReading(ctx), p, openOnly, sla)
 }
 
-// missedCall is a missed call as missedCallsSQL reads it.
+// missedCall is a missed call with what its source and owner need: read
+// by missedCallsSQL, or by missedOnlySQL and filled in by missedContacts.
 type missedCall struct {
 	MissedCall
 	lineSource                       string
@@ -258,7 +259,7 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 		return nil, fmt.Errorf("read missed calls: %w", err)
 	}
 	if r.now {
-		if err := s.missedContacts(r.ctx, out); err != nil {
+		if err := s.missedContacts(r.base, out); err != nil {
 			return nil, err
 		}
 	}
@@ -350,19 +351,19 @@ func (s *Store) callbacks(r reading, start time.Time, calls []missedCall) (map[c
 	return out, nil
 }
 
-// answeredSinceSQL is the answered calls after @start, from the snapshot,
-// of the phones of phonesTable: the calls that can call back a call
-// missed since @start, and the latest answered calls before it.
+// answeredSinceSQL is the answered calls at or after @start, from the
+// snapshot, of the phones of phonesTable: those that can call back a call
+// missed since @start, or be its phone's last answered call before it.
 var answeredSinceSQL = `
 SELECT client_phone, at, manager
-FROM (` + nowSource.period("answered = 1 AND at > @start AND client_phone IN "+phonesTable) + `)`
+FROM (` + nowSource.period("answered = 1 AND at >= @start AND client_phone IN "+phonesTable) + `)`
 
 // managerBeforeSQL is, for the phones of phonesTable, the manager of
-// their latest answered call at or before @start that has one (of two in
-// the same second, the larger manager), from the snapshot.
+// their latest answered call before @start that has one (of two in the
+// same second, the larger manager), from the snapshot.
 var managerBeforeSQL = `
 SELECT client_phone, argMax(manager, (at, manager))
-FROM (` + nowSource.calls("answered = 1 AND at <= @start AND manager != '' AND client_phone IN "+phonesTable) + `)
+FROM (` + nowSource.calls("answered = 1 AND at < @start AND manager != '' AND client_phone IN "+phonesTable) + `)
 GROUP BY client_phone`
 
 // answeredCall is an answered call of a phone, as the callbacks need it.

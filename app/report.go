@@ -20,20 +20,21 @@ import (
 // The daemon builds the same service (with its registry) for the nightly
 // scheduler.
 func NewReportService(cfg *config.Config, db *warehouse.DB, reg prometheus.Registerer, log *slog.Logger, send bool) (*report.Service, error) {
-	return newReportService(cfg, db, analytics.NewStore(db.Conn(), cfg.Location()), reg, log, send)
+	scorer, err := newScorer(cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	return newReportService(cfg, db, analytics.NewStore(db.Conn(), cfg.Location()), scorer, reg, log, send)
 }
 
-// newReportService is NewReportService over store.
-func newReportService(cfg *config.Config, db *warehouse.DB, store *analytics.Store, reg prometheus.Registerer,
-	log *slog.Logger, send bool) (*report.Service, error) {
+// newReportService is NewReportService over store and scorer (the
+// daemon's own: a second scorer would keep a second copy of the touches).
+func newReportService(cfg *config.Config, db *warehouse.DB, store *analytics.Store, scorer *scoring.Scorer,
+	reg prometheus.Registerer, log *slog.Logger, send bool) (*report.Service, error) {
 	rc := cfg.Report
 	var managers []analytics.Manager
 	for _, m := range cfg.Managers {
 		managers = append(managers, analytics.Manager{ID: m.ID, Name: m.Name, Extensions: m.Extensions})
-	}
-	scorer, err := newScorer(cfg, db)
-	if err != nil {
-		return nil, err
 	}
 	team := analytics.NewTeam(managers)
 	builder, err := report.NewBuilder(report.BuildOptions{
@@ -92,7 +93,7 @@ func (a *App) startReports(ctx context.Context) error {
 	if !a.cfg.Report.Enabled() {
 		return nil
 	}
-	svc, err := newReportService(a.cfg, a.db, a.store, a.reg, a.log, true)
+	svc, err := newReportService(a.cfg, a.db, a.store, a.scorer, a.reg, a.log, true)
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,8 @@ func (l *loader) validateAnalytics(c *Config) {
 	if s.MinSample < 1 {
 		l.fail("scoring.min_sample", errors.New("must be at least 1"))
 	}
-	if s.KeepTouches < 0 {
-		l.fail("scoring.keep_touches", errors.New("must be 0 (never keep) or more"))
+	if s.KeepTouches < 0 || s.KeepTouches > math.MaxInt32 {
+		l.fail("scoring.keep_touches", fmt.Errorf("must be 0 (never keep) to %d", math.MaxInt32))
 	}
 	if s.FallbackThreshold < 0 || math.IsInf(s.FallbackThreshold, 0) || math.IsNaN(s.FallbackThreshold) {
 		l.fail("scoring.fallback_threshold", errors.New("must be a finite number ≥ 0"))

@@ -55,6 +55,8 @@ type bookState struct {
 	covered map[string][]blockRange
 	// mutation is the newest mutation the rows read reflect.
 	mutation uint64
+	// seen is the names of the active parts at the last sync.
+	seen map[string]bool
 
 	strs interner // phones, lead ids, utm sources
 	acts interner // actions
@@ -130,19 +132,21 @@ func (n *interner) str(id uint32) string {
 	return n.strs[id]
 }
 
-// bookPartsSQL describes the two tables (name, engine, metadata time) and
-// lists their active parts.
+// bookPartsSQL describes the two tables (name, engine, metadata time),
+// counts the mutations of touches not done yet, and lists the tables'
+// active parts.
 const bookPartsSQL = `
 SELECT
     (SELECT groupArray(concat(name, ' ', engine, ' ', toString(toUInt32(metadata_modification_time))))
      FROM (SELECT name, engine, metadata_modification_time FROM system.tables
            WHERE database = currentDatabase() AND name IN ('touches', 'deals') ORDER BY name)),
+    (SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = 'touches' AND NOT is_done),
     groupArray(table), groupArray(name), groupArray(partition_id),
-    groupArray(min_block_number), groupArray(max_block_number), groupArray(data_version),
+    groupArray(min_block_number), groupArray(max_block_number), groupArray(level), groupArray(data_version),
     groupArray(rows), groupArray(toUInt32(modification_time))
 FROM
 (
-    SELECT table, name, partition_id, min_block_number, max_block_number, data_version, rows, modification_time
+    SELECT table, name, partition_id, min_block_number, max_block_number, level, data_version, rows, modification_time
     FROM system.parts
     WHERE database = currentDatabase() AND table IN ('touches', 'deals') AND active
     ORDER BY table, partition_id, min_block_number
@@ -152,6 +156,7 @@ FROM
 type part struct {
 	name, partition string
 	blocks          blockRange
+	level           uint32
 	dataVersion     uint64
 	rows            uint64
 }
@@ -182,8 +187,11 @@ var partName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 var errMoved = errors.New("touch parts merged while being read")
 
 // use brings the book up to date with the tables and runs fn on it, under
-// its lock; usable is false, and fn not run, on tables that cannot have a
-// book.
+// its lock; usable is false, and fn not run, when the book cannot say
+// (tables that cannot have a book, more touches than it keeps, a mutation
+// under way, parts that kept moving while being read): then the caller
+// computes in SQL. Syncs are serialised: a request waits for the one
+// before it to read what changed.
 func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usable bool, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -191,8 +199,11 @@ func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usabl
 	// read sees it, and the next listing has the merged part instead.
 	for try := 0; ; try++ {
 		usable, err = b.sync(ctx, conn)
-		if !errors.Is(err, errMoved) || try == 4 {
+		if !errors.Is(err, errMoved) {
 			break
+		}
+		if try == 4 {
+			return false, nil
 		}
 	}
 	if err != nil || !usable {
@@ -205,15 +216,22 @@ func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usabl
 // sync reads what changed since the last sync.
 func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 	var described, tables, names, partitions []string
+	var mutating uint64
 	var mins, maxs []int64
+	var levels, mtimes []uint32
 	var versions, rows []uint64
-	var mtimes []uint32
-	if err := conn.QueryRow(ctx, bookPartsSQL).Scan(&described, &tables, &names, &partitions,
-		&mins, &maxs, &versions, &rows, &mtimes); err != nil {
+	if err := conn.QueryRow(ctx, bookPartsSQL).Scan(&described, &mutating, &tables, &names, &partitions,
+		&mins, &maxs, &levels, &versions, &rows, &mtimes); err != nil {
 		return false, fmt.Errorf("list the parts of touches and deals: %w", err)
 	}
 	ident := bookTables(described)
 	if ident == "" {
+		return false, nil
+	}
+	if mutating > 0 {
+		// A mutation rewrites the parts one by one: until it is done, the
+		// parts are of two versions of the table. When it is, its parts'
+		// newer data version empties the book (stale).
 		return false, nil
 	}
 	var touchParts []part
@@ -224,7 +242,7 @@ func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 			continue
 		}
 		touchParts = append(touchParts, part{name: names[i], partition: partitions[i],
-			blocks: blockRange{mins[i], maxs[i]}, dataVersion: versions[i], rows: rows[i]})
+			blocks: blockRange{mins[i], maxs[i]}, level: levels[i], dataVersion: versions[i], rows: rows[i]})
 	}
 	stored := 0
 	for _, p := range touchParts {
@@ -238,33 +256,39 @@ func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 		b.reset()
 		b.tables = ident
 	}
-	dealsChanged := dealParts.String() != b.dealsKey || b.deals.phoneOf == nil
-	if dealsChanged {
+	if dealParts.String() != b.dealsKey || b.deals.phoneOf == nil {
 		d, err := readBookDeals(ctx, conn, &b.strs)
 		if err != nil {
 			return false, err
 		}
 		b.deals, b.dealsKey = d, dealParts.String()
+		// The touches without a phone follow their lead id's deal (the
+		// touches read next are filed by the new deals as they come).
+		for _, i := range b.noPhone {
+			b.place(i)
+		}
 	}
 	if err := b.readTouches(ctx, conn, touchParts); err != nil {
 		return false, err
 	}
-	if dealsChanged {
-		// The touches without a phone follow their lead id's deal.
-		for _, i := range b.noPhone {
-			b.place(i)
-		}
+	b.seen = map[string]bool{}
+	for _, p := range touchParts {
+		b.seen[p.name] = true
 	}
 	return true, nil
 }
 
 // stale says whether the rows read are no longer a view of the touches:
-// a block read is in no active part, or a mutation the rows do not
-// reflect rewrote one.
+// a block read is in no active part, a mutation the rows do not reflect
+// rewrote one, or an insert's part (level 0) has blocks read under another
+// name: block numbers used again (TRUNCATE, then a restart).
 func (b *touchBook) stale(parts []part) bool {
 	active := map[string][]blockRange{}
 	for _, p := range parts {
 		if p.mutated() && p.dataVersion > b.mutation {
+			return true
+		}
+		if p.level == 0 && !b.seen[p.name] && within(b.covered[p.partition], p.blocks) {
 			return true
 		}
 		active[p.partition] = addRange(active[p.partition], p.blocks)
@@ -360,8 +384,9 @@ func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []p
 	return nil
 }
 
-// apply stores a version of a touch: the newest version of a key wins (of
-// two equal versions, which callpulse never writes, the later applied).
+// apply stores a version of a touch: the newest version of a key wins; of
+// two equal versions (two inserts in one nanosecond), the later applied,
+// where FINAL keeps the later inserted.
 func (b *touchBook) apply(key string, t bookTouch) {
 	h := [2]uint64{maphash.String(b.seeds[0], key), maphash.String(b.seeds[1], key)}
 	i, ok := b.keys[h]

@@ -144,8 +144,8 @@ func (o Options) Validate() error {
 	if o.MinSample < 1 {
 		errs = append(errs, fmt.Errorf("min_sample: %d, want at least 1", o.MinSample))
 	}
-	if o.KeepTouches < 0 {
-		errs = append(errs, fmt.Errorf("keep_touches: %d, want 0 (never keep) or more", o.KeepTouches))
+	if o.KeepTouches < 0 || o.KeepTouches > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("keep_touches: %d, want 0 (never keep) to %d", o.KeepTouches, math.MaxInt32))
 	}
 	if f := o.FallbackThreshold; f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		errs = append(errs, fmt.Errorf("fallback_threshold: %v, want a non-negative number", f))

@@ -80,8 +80,8 @@ func (s *Scorer) threshold(ctx context.Context, q string) (Threshold, error) {
 	return s.calibrate(leads, total), nil
 }
 
-// calibrate is the threshold of leads converted leads whose scores sum to
-// total.
+// calibrate is the threshold from the number of leads that converted
+// and the sum of their scores at conversion.
 func (s *Scorer) calibrate(leads uint64, total int64) Threshold {
 	th := Threshold{Value: s.opts.FallbackThreshold, Source: Fallback, Sample: int(leads)}
 	if leads >= uint64(s.opts.MinSample) { // MinSample ≥ 1: never divides by 0
