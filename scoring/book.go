@@ -41,8 +41,10 @@ type touchBook struct {
 	// max is the most stored touch rows kept; with more the book is empty
 	// and unusable.
 	max int
-	// reads counts the touch rows read from ClickHouse, for tests.
-	reads int
+	// reads counts the touch rows read from ClickHouse, and served says
+	// whether the last use was served from the book: for tests.
+	reads  int
+	served bool
 	bookState
 }
 
@@ -195,6 +197,7 @@ var errMoved = errors.New("touch parts merged while being read")
 func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usable bool, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer func() { b.served = usable && err == nil }()
 	// A merge between listing and reading leaves a part's rows unread; the
 	// read sees it, and the next listing has the merged part instead.
 	for try := 0; ; try++ {

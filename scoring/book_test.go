@@ -54,6 +54,7 @@ func TestBookFollowsTheTables(t *testing.T) {
 		kept[i] = e.scorer(t, c.edit)
 	}
 	reads := make([]int, len(configs))
+	mutating := false
 	// check compares every configuration at a stage and returns the touch
 	// rows each book read for it.
 	check := func(stage string) []int {
@@ -72,22 +73,29 @@ func TestBookFollowsTheTables(t *testing.T) {
 			if th != thRaw {
 				t.Errorf("%s: Threshold = %+v, ThresholdRaw = %+v", name, th, thRaw)
 			}
+			// Every lead, and the two hottest above the threshold
+			// (TestQueueMatchesRaw tries the other limits and hiding).
 			above := uint64(0)
-			for _, limit := range []int{scoring.MaxQueueLimit, 2} {
-				for _, all := range []bool{true, false} {
-					q, err := s.Queue(ctx, limit, all)
-					if err != nil {
-						t.Fatal(err)
-					}
-					raw, err := s.QueueRaw(ctx, limit, all)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(q, raw) {
-						t.Errorf("%s, limit %d, all %v:\n Queue    %+v\n QueueRaw %+v", name, limit, all, q, raw)
-					}
-					if limit == scoring.MaxQueueLimit && !all {
-						above = uint64(len(raw.Leads))
+			for _, c := range []struct {
+				limit int
+				all   bool
+			}{{scoring.MaxQueueLimit, true}, {2, false}} {
+				q, err := s.Queue(ctx, c.limit, c.all)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := s.QueueRaw(ctx, c.limit, c.all)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(q, raw) {
+					t.Errorf("%s, limit %d, all %v:\n Queue    %+v\n QueueRaw %+v", name, c.limit, c.all, q, raw)
+				}
+				if c.all {
+					for _, l := range raw.Leads {
+						if l.AboveThreshold {
+							above++
+						}
 					}
 				}
 			}
@@ -97,6 +105,11 @@ func TestBookFollowsTheTables(t *testing.T) {
 			}
 			if n != above {
 				t.Errorf("%s: AboveThreshold = %d, want %d", name, n, above)
+			}
+			// The book serves unless a mutation is under way or, for the
+			// scorer that keeps two, more than two touches are stored.
+			if served, want := scoring.BookServed(s), !mutating && (!c.sql || e.storedTouches(t) <= 2); served != want {
+				t.Errorf("%s: served from the book: %v, want %v", name, served, want)
 			}
 			now := scoring.BookReads(s)
 			read[i], reads[i] = now-reads[i], now
@@ -165,7 +178,9 @@ func TestBookFollowsTheTables(t *testing.T) {
 	// A mutation under way (merges are stopped, so it waits): the parts
 	// may be of two versions of the table, and the scorers compute in SQL.
 	exec("ALTER TABLE touches DELETE WHERE touch_id IN ('o2-1', 'n-2')")
+	mutating = true
 	same("a mutation under way", check("a mutation under way"), 0, 0)
+	mutating = false
 	// Done, it has rewritten every part: the book reads them all again.
 	exec("SYSTEM START MERGES touches")
 	waitMutations(t, e)

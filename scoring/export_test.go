@@ -1,5 +1,16 @@
 package scoring
 
+// BookServed says whether s's last queue, threshold or count above it was
+// computed from its book (false: in SQL).
+func BookServed(s *Scorer) bool {
+	if s.book == nil {
+		return false
+	}
+	s.book.mu.Lock()
+	defer s.book.mu.Unlock()
+	return s.book.served
+}
+
 // BookReads is the touch rows s's book has read from ClickHouse.
 func BookReads(s *Scorer) int {
 	s.book.mu.Lock()
