@@ -315,6 +315,7 @@ func (b *touchBook) reset() {
 func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []part) error {
 	want := map[string]uint64{}
 	var unread []string
+	total := 0
 	for _, p := range parts {
 		if within(b.covered[p.partition], p.blocks) {
 			continue
@@ -324,9 +325,17 @@ func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []p
 		}
 		want[p.name] = p.rows
 		unread = append(unread, "'"+p.name+"'")
+		total += int(p.rows)
 	}
 	if len(unread) == 0 {
 		return nil
+	}
+	if b.keys == nil {
+		// The first read is most of the touches: sized for them, the book
+		// holds no room it will not use.
+		b.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+		b.keys, b.leadIdx = make(map[[2]uint64]int32, total), map[leadKey]int32{}
+		b.touches, b.leadOf = make([]bookTouch, 0, total), make([]int32, 0, total)
 	}
 	// Part names are literals: ClickHouse 18.16 prunes parts by _part for
 	// a list of literals, but returns nothing for IN (subquery).
@@ -337,11 +346,10 @@ func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []p
 		return fmt.Errorf("query new touches: %w", err)
 	}
 	defer rs.Close()
-	type row struct {
-		key string
-		t   bookTouch
-	}
-	var read []row
+	// Rows are applied as they come: every row read was in an active part,
+	// so it is a touch's newest version or older than one the book has or
+	// will read, and applying it is harmless even if the read then fails
+	// or falls short. Only a complete read marks the parts' blocks read.
 	got := map[string]uint64{}
 	for rs.Next() {
 		var p, key, phone, leadID, action, utm string
@@ -351,8 +359,9 @@ func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []p
 			return fmt.Errorf("scan a touch: %w", err)
 		}
 		got[p]++
-		read = append(read, row{key, bookTouch{at: at.Unix(), version: version, phone: b.strs.id(phone),
-			leadID: b.strs.id(leadID), utm: b.strs.id(utm), action: b.acts.id(action)}})
+		b.reads++
+		b.apply(key, bookTouch{at: at.Unix(), version: version, phone: b.strs.id(phone),
+			leadID: b.strs.id(leadID), utm: b.strs.id(utm), action: b.acts.id(action)})
 	}
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("read new touches: %w", err)
@@ -362,17 +371,6 @@ func (b *touchBook) readTouches(ctx context.Context, conn driver.Conn, parts []p
 			return errMoved
 		}
 	}
-	if b.keys == nil {
-		// The first read is most of the touches: sized for them, the book
-		// holds no room it will not use.
-		b.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-		b.keys, b.leadIdx = make(map[[2]uint64]int32, len(read)), map[leadKey]int32{}
-		b.touches, b.leadOf = make([]bookTouch, 0, len(read)), make([]int32, 0, len(read))
-	}
-	for _, r := range read {
-		b.apply(r.key, r.t)
-	}
-	b.reads += len(read)
 	for _, p := range parts {
 		if _, ok := want[p.name]; ok {
 			if b.covered == nil {
