@@ -134,15 +134,15 @@ func (n *interner) str(id uint32) string {
 	return n.strs[id]
 }
 
-// bookPartsSQL describes the two tables (name, engine, metadata time),
-// counts the mutations of touches not done yet, and lists the tables'
-// active parts.
+// bookPartsSQL describes the two tables (name, engine, metadata time) and
+// lists their active parts. (Not system.mutations: ClickHouse 18.16 reads
+// the mutations of every table of every database for it, and under load
+// that took seconds.)
 const bookPartsSQL = `
 SELECT
     (SELECT groupArray(concat(name, ' ', engine, ' ', toString(toUInt32(metadata_modification_time))))
      FROM (SELECT name, engine, metadata_modification_time FROM system.tables
            WHERE database = currentDatabase() AND name IN ('touches', 'deals') ORDER BY name)),
-    (SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = 'touches' AND NOT is_done),
     groupArray(table), groupArray(name), groupArray(partition_id),
     groupArray(min_block_number), groupArray(max_block_number), groupArray(level), groupArray(data_version),
     groupArray(rows), groupArray(toUInt32(modification_time))
@@ -219,22 +219,15 @@ func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usabl
 // sync reads what changed since the last sync.
 func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 	var described, tables, names, partitions []string
-	var mutating uint64
 	var mins, maxs []int64
 	var levels, mtimes []uint32
 	var versions, rows []uint64
-	if err := conn.QueryRow(ctx, bookPartsSQL).Scan(&described, &mutating, &tables, &names, &partitions,
+	if err := conn.QueryRow(ctx, bookPartsSQL).Scan(&described, &tables, &names, &partitions,
 		&mins, &maxs, &levels, &versions, &rows, &mtimes); err != nil {
 		return false, fmt.Errorf("list the parts of touches and deals: %w", err)
 	}
 	ident := bookTables(described)
 	if ident == "" {
-		return false, nil
-	}
-	if mutating > 0 {
-		// A mutation rewrites the parts one by one: until it is done, the
-		// parts are of two versions of the table. When it is, its parts'
-		// newer data version empties the book (stale).
 		return false, nil
 	}
 	var touchParts []part
@@ -246,6 +239,12 @@ func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 		}
 		touchParts = append(touchParts, part{name: names[i], partition: partitions[i],
 			blocks: blockRange{mins[i], maxs[i]}, level: levels[i], dataVersion: versions[i], rows: rows[i]})
+	}
+	if mutating(touchParts) {
+		// A mutation rewrites the parts one by one: until it is done, the
+		// parts are of two versions of the table. When it is, its parts'
+		// newer data version empties the book (stale).
+		return false, nil
 	}
 	stored := 0
 	for _, p := range touchParts {
@@ -279,6 +278,24 @@ func (b *touchBook) sync(ctx context.Context, conn driver.Conn) (bool, error) {
 		b.seen[p.name] = true
 	}
 	return true, nil
+}
+
+// mutating says whether a mutation is rewriting the parts: one part has
+// its data version, and a part of blocks before it has an older one. (A
+// mutation that has rewritten no part yet leaves the table as it was.)
+func mutating(parts []part) bool {
+	var newest uint64
+	for _, p := range parts {
+		if p.mutated() {
+			newest = max(newest, p.dataVersion)
+		}
+	}
+	for _, p := range parts {
+		if p.blocks.max < int64(newest) && p.dataVersion < newest {
+			return true
+		}
+	}
+	return false
 }
 
 // stale says whether the rows read are no longer a view of the touches:

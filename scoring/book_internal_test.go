@@ -67,3 +67,28 @@ func TestStale(t *testing.T) {
 		t.Error("a merge of parts a mutation the book read rewrote: stale, want not")
 	}
 }
+
+// TestMutating checks that a mutation is seen to be under way from the
+// parts alone: while some of the parts before it are rewritten and some
+// not.
+func TestMutating(t *testing.T) {
+	p := func(name string, min, max int64, version uint64) part {
+		return part{name: name, partition: "all", blocks: blockRange{min, max}, dataVersion: version}
+	}
+	tests := []struct {
+		name  string
+		parts []part
+		want  bool
+	}{
+		{"no mutation", []part{p("all_1_5_1", 1, 5, 1), p("all_6_6_0", 6, 6, 6)}, false},
+		{"half rewritten", []part{p("all_1_5_1_7", 1, 5, 7), p("all_6_6_0", 6, 6, 6)}, true},
+		{"done", []part{p("all_1_5_1_7", 1, 5, 7), p("all_6_6_0_7", 6, 6, 7)}, false},
+		{"done, then an insert", []part{p("all_1_5_1_7", 1, 5, 7), p("all_6_6_0_7", 6, 6, 7), p("all_8_8_0", 8, 8, 8)}, false},
+		{"a second one half way", []part{p("all_1_5_1_9", 1, 5, 9), p("all_6_6_0_7", 6, 6, 7), p("all_8_8_0", 8, 8, 8)}, true},
+	}
+	for _, tt := range tests {
+		if got := mutating(tt.parts); got != tt.want {
+			t.Errorf("%s: mutating = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
