@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -37,7 +36,9 @@ import (
 // query may read another replica than the one whose parts were listed:
 // there is no book, and the SQL does the work (usable is false).
 type touchBook struct {
-	mu sync.Mutex
+	// turn is held by the one use of the book at a time: a channel rather
+	// than a mutex, so that a caller whose context ends stops waiting.
+	turn chan struct{}
 	// max is the most stored touch rows kept; with more the book is empty
 	// and unusable.
 	max int
@@ -46,6 +47,11 @@ type touchBook struct {
 	reads  int
 	served bool
 	bookState
+}
+
+// newTouchBook returns an empty book that keeps up to max touches.
+func newTouchBook(max int) *touchBook {
+	return &touchBook{max: max, turn: make(chan struct{}, 1)}
 }
 
 // bookState is what a book has read.
@@ -195,8 +201,12 @@ var errMoved = errors.New("touch parts merged while being read")
 // computes in SQL. Syncs are serialised: a request waits for the one
 // before it to read what changed.
 func (b *touchBook) use(ctx context.Context, conn driver.Conn, fn func()) (usable bool, err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	select {
+	case b.turn <- struct{}{}:
+	case <-ctx.Done():
+		return false, fmt.Errorf("wait for the book of touches: %w", ctx.Err())
+	}
+	defer func() { <-b.turn }()
 	defer func() { b.served = usable && err == nil }()
 	// A merge between listing and reading leaves a part's rows unread; the
 	// read sees it, and the next listing has the merged part instead.

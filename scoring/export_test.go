@@ -6,14 +6,14 @@ func BookServed(s *Scorer) bool {
 	if s.book == nil {
 		return false
 	}
-	s.book.mu.Lock()
-	defer s.book.mu.Unlock()
+	s.book.turn <- struct{}{}
+	defer func() { <-s.book.turn }()
 	return s.book.served
 }
 
 // BookReads is the touch rows s's book has read from ClickHouse.
 func BookReads(s *Scorer) int {
-	s.book.mu.Lock()
-	defer s.book.mu.Unlock()
+	s.book.turn <- struct{}{}
+	defer func() { <-s.book.turn }()
 	return s.book.reads
 }

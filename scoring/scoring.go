@@ -188,7 +188,7 @@ func New(conn driver.Conn, opts Options) (*Scorer, error) {
 	}
 	s := &Scorer{conn: conn, opts: opts, now: opts.Now, lines: analytics.NewPhones(conn)}
 	if opts.KeepTouches > 0 {
-		s.book = &touchBook{max: opts.KeepTouches}
+		s.book = newTouchBook(opts.KeepTouches)
 	}
 	s.fast = newFastQueries(opts.OncePerAction)
 	if s.now == nil {
