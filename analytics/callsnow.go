@@ -221,6 +221,7 @@ type reading struct {
 	base context.Context // ctx without the external tables, for queries that do not read the calls
 	args []any
 	now  bool
+	head refreshMarker // the snapshot read, when now
 }
 
 // rawReading reads through the calls view.
@@ -250,7 +251,7 @@ func (s *Store) reading(ctx context.Context) (reading, error) {
 	if err != nil {
 		return reading{}, err
 	}
-	return reading{ctx: qctx, base: ctx, args: args, now: true}, nil
+	return reading{ctx: qctx, base: ctx, args: args, now: true, head: head}, nil
 }
 
 // withFresh returns ctx with what changed since the snapshot of args

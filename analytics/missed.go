@@ -259,7 +259,7 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 		return nil, fmt.Errorf("read missed calls: %w", err)
 	}
 	if r.now {
-		if err := s.missedContacts(r.base, out); err != nil {
+		if err := s.missedContacts(r.base, r.head, out); err != nil {
 			return nil, err
 		}
 	}
@@ -272,8 +272,9 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 // missedContacts fills in the client source and manager and the deal
 // source of the calls' phones from the rows the funnel keeps (clients and
 // deals, read again only when they change), and the first line source,
-// where a call's source needs it, from the phone rollup.
-func (s *Store) missedContacts(ctx context.Context, calls []missedCall) error {
+// where a call's source needs it, from the phone rollup of the snapshot
+// head the calls were read from.
+func (s *Store) missedContacts(ctx context.Context, head refreshMarker, calls []missedCall) error {
 	parts, err := s.keptParts(ctx)
 	if err != nil {
 		return err
@@ -305,7 +306,7 @@ func (s *Store) missedContacts(ctx context.Context, calls []missedCall) error {
 	if len(need) == 0 {
 		return nil
 	}
-	lines, err := NewPhones(s.conn).FirstLineSources(ctx, slices.Sorted(maps.Keys(need)))
+	lines, err := NewPhones(s.conn).firstLineSources(ctx, head, slices.Sorted(maps.Keys(need)))
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,13 @@ func (p *Phones) FirstLineSources(ctx context.Context, phones []string) (map[str
 	if !ok {
 		return p.FirstLineSourcesRaw(ctx, phones)
 	}
+	return p.firstLineSources(ctx, head, phones)
+}
+
+// firstLineSources is FirstLineSources from the snapshot head: its phone
+// rollup, and the calls changed since its cutoff folded.
+func (p *Phones) firstLineSources(ctx context.Context, head refreshMarker, phones []string) (map[string]string, error) {
+	out := map[string]string{}
 	var fresh map[string]*phoneFacts
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
