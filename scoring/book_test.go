@@ -2,11 +2,11 @@ package scoring_test
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/callpulse/callpulse/internal/poll"
 	"github.com/callpulse/callpulse/scoring"
 )
 
@@ -198,19 +198,13 @@ func TestBookFollowsTheTables(t *testing.T) {
 // database's tables.
 func waitMutations(t *testing.T, e *env) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var pending uint64
-		if err := e.db.Conn().QueryRow(context.Background(),
-			"SELECT count() FROM system.mutations WHERE database = currentDatabase() AND NOT is_done").Scan(&pending); err != nil {
-			t.Fatal(err)
-		}
-		if pending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("%d mutations not done after a minute", pending))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := poll.Until(context.Background(), time.Minute, 50*time.Millisecond, "the database's mutations done",
+		func(ctx context.Context) (bool, error) {
+			var pending uint64
+			err := e.db.Conn().QueryRow(ctx,
+				"SELECT count() FROM system.mutations WHERE database = currentDatabase() AND NOT is_done").Scan(&pending)
+			return pending == 0, err
+		}); err != nil {
+		t.Fatal(err)
 	}
 }
