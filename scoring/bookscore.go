@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// The queue, the threshold and the count above it from a touchBook, by
-// the package's definitions, as the SQL computes them (TestQueueMatchesRaw
-// and TestBookFollowsTheTables hold both to QueueRaw and ThresholdRaw).
+// The queue, the threshold, the count above it and the crossings from a
+// touchBook, by the package's definitions, as the SQL computes them
+// (TestQueueMatchesRaw and TestBookFollowsTheTables hold both to QueueRaw
+// and ThresholdRaw, TestCrossed the crossings to the SQL's).
 //
 // A pass reads the touches in the order they are kept, one after the
 // other, and adds each to its lead's totals: 30–40 ms for a million
@@ -264,4 +265,48 @@ func (bs *bookScorer) above(now int64, threshold float64) uint64 {
 		}
 	}
 	return n
+}
+
+// crossed is the open leads with a touch at or before now whose score as
+// of before (counting only touches at or before now) was under threshold
+// and whose score now is at or above it, in the queue's order (as
+// crossedSQL).
+func (bs *bookScorer) crossed(now, before int64, threshold float64) []Crossing {
+	b := bs.b
+	sNow, sBefore := bs.newScores(), bs.newScores()
+	for i := range b.touches {
+		if t := &b.touches[i]; t.at <= now {
+			bs.add(sNow, b.leadOf[i], t, now)
+			bs.add(sBefore, b.leadOf[i], t, before)
+		}
+	}
+	bs.finish(sNow)
+	bs.finish(sBefore)
+	var ranked []rankedLead
+	for li, k := range b.leads {
+		if sNow.last[li] == math.MinInt64 || !bs.open(li) ||
+			float64(sBefore.score[li]) >= threshold || float64(sNow.score[li]) < threshold {
+			continue
+		}
+		ranked = append(ranked, rankedLead{lead: int32(li), score: sNow.score[li], last: sNow.last[li],
+			phone: b.strs.str(k.phone), ref: b.strs.str(k.ref)})
+	}
+	slices.SortFunc(ranked, func(a, b rankedLead) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	leads, utm := make([]Lead, len(ranked)), make([]string, len(ranked))
+	rank := make([]int32, len(b.leads))
+	for i, r := range ranked {
+		rank[r.lead] = int32(i + 1)
+	}
+	bs.ids(now, rank, leads, utm)
+	var out []Crossing
+	for i, r := range ranked {
+		out = append(out, Crossing{Phone: r.phone, LeadID: leads[i].LeadID, ScoreBefore: sBefore.score[r.lead],
+			Score: r.score, Threshold: threshold, LastTouchAt: time.Unix(r.last, 0).UTC()})
+	}
+	return out
 }

@@ -37,21 +37,28 @@ type Crossing struct {
 // stage (crmsync.Outbox.EnqueueHotLeads): by LeadID when set, else by
 // Phone.
 func (s *Scorer) Crossed(ctx context.Context, since time.Time) ([]Crossing, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	before := since.UTC().Truncate(time.Second)
+	var out []Crossing
+	kept, err := s.useBook(ctx, func(bs *bookScorer) {
+		out = bs.crossed(now.Unix(), before.Unix(), s.bookThreshold(bs, now).Value)
+	})
+	if err != nil || kept {
+		return out, err
+	}
 	th, err := s.Threshold(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
 	rows, err := s.conn.Query(ctx, crossedSQL, s.params(
 		clickhouse.Named("now", now),
-		clickhouse.Named("before", since.UTC().Truncate(time.Second)),
+		clickhouse.Named("before", before),
 		clickhouse.Named("threshold", th.Value),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("query threshold crossings: %w", err)
 	}
 	defer rows.Close()
-	var out []Crossing
 	for rows.Next() {
 		c := Crossing{Threshold: th.Value}
 		var ref string

@@ -236,7 +236,11 @@ func TestThresholdRecalibrates(t *testing.T) {
 func TestCrossed(t *testing.T) {
 	e := newEnv(t)
 	e.loadScenario(t)
-	s := e.scorer(t, nil)
+	// From the book of the touches, and in SQL (as on replicated tables).
+	scorers := map[string]*scoring.Scorer{
+		"book": e.scorer(t, nil),
+		"sql":  e.scorer(t, func(o *scoring.Options) { o.KeepTouches = 0 }),
+	}
 	tests := []struct {
 		since time.Time
 		want  []scoring.Crossing
@@ -265,16 +269,18 @@ func TestCrossed(t *testing.T) {
 		},
 		{since: scenarioNow, want: nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.since.Format(time.RFC3339), func(t *testing.T) {
-			got, err := s.Crossed(context.Background(), tt.since)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Crossed:\n got %+v\nwant %+v", got, tt.want)
-			}
-		})
+	for kind, s := range scorers {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.since.Format(time.RFC3339), func(t *testing.T) {
+				got, err := s.Crossed(context.Background(), tt.since)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("Crossed:\n got %+v\nwant %+v", got, tt.want)
+				}
+			})
+		}
 	}
 }
 
