@@ -43,14 +43,18 @@ func TestHotLeadsMoveToTheirStage(t *testing.T) {
 
 	// The fallback threshold is 30 (no converted leads yet); an application
 	// is worth 20, a pricing page 15, a site visit 5.
-	at := func(ago time.Duration) string { return time.Now().Add(-ago).Format(time.RFC3339) }
+	// The touches are dated a few seconds ahead: a crossing is found by
+	// the touch's time, against the score as of the previous scan's start,
+	// so touches dated before a scan that already ran (the scans start
+	// with the daemon, every 100 ms) would never cross.
+	at := func(ago time.Duration) string { return time.Now().Add(3*time.Second - ago).Format(time.RFC3339) }
 	touches := fmt.Sprintf(`[
 	  {"touch_id":"a1","lead_id":"L_%d","action":"application","at":"%s"},
 	  {"touch_id":"a2","lead_id":"L_%d","action":"pricing_page","at":"%s"},
 	  {"touch_id":"b1","phone":"+7 916 555-01-01","action":"application","at":"%s"},
 	  {"touch_id":"b2","phone":"+7 916 555-01-01","action":"application","at":"%s"},
 	  {"touch_id":"c1","lead_id":"L_%d","action":"site_visit","at":"%s"}]`,
-		byID, at(2*time.Minute), byID, at(time.Minute), at(2*time.Minute), at(time.Minute), cold, at(time.Minute))
+		byID, at(2*time.Second), byID, at(time.Second), at(2*time.Second), at(time.Second), cold, at(time.Second))
 	req, _ := http.NewRequest(http.MethodPost, d.base+"/api/v1/touches", strings.NewReader(touches))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+apiToken)
