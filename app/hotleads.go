@@ -10,10 +10,10 @@ import (
 // hotLeadsMark is the outbox watermark of the hot-lead scan.
 const hotLeadsMark = "scoring:crossed"
 
-// runHotLeads moves the leads whose score crossed the threshold to the
-// CRMs' configured stages: every interval it asks the scorer which leads
-// crossed since the previous scan and queues a move per lead and crossing
-// in the outbox (so a crash repeats nothing and loses nothing).
+// runHotLeads moves the leads whose score reached the threshold to the
+// CRMs' configured stages: every interval it lists the hot leads and hands
+// the list to the outbox, which queues a move of each lead entering it
+// (durably, so a crash repeats nothing and loses nothing).
 func (a *App) runHotLeads(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -30,20 +30,23 @@ func (a *App) runHotLeads(ctx context.Context, every time.Duration) error {
 }
 
 func (a *App) queueHotLeads(ctx context.Context) error {
+	// The watermark is the start of the previous scan. It matters only on
+	// the first scan after an upgrade from a version that kept no list of
+	// hot leads: the leads hot as of then by their touches' times are
+	// taken as moved already.
 	since, err := a.crm.Watermark(hotLeadsMark)
 	if err != nil {
 		return err
 	}
-	// Taken before the scan: a touch scored between the two is reported
-	// again next time, and the job key (lead, crossing time) drops it.
 	next := time.Now()
-	crossed, err := a.scorer.Crossed(ctx, since)
+	hot, err := a.scorer.Hot(ctx, since)
 	if err != nil {
 		return err
 	}
-	leads := make([]crmsync.HotLead, len(crossed))
-	for i, c := range crossed {
-		leads[i] = crmsync.HotLead{LeadID: c.LeadID, Phone: c.Phone, Score: c.Score, At: c.LastTouchAt}
+	leads := make([]crmsync.HotLead, len(hot))
+	for i, h := range hot {
+		leads[i] = crmsync.HotLead{LeadID: h.LeadID, Phone: h.Phone, Score: h.Score, At: h.LastTouchAt,
+			WasHot: float64(h.ScoreBefore) >= h.Threshold}
 	}
 	n, err := a.crm.EnqueueHotLeads(leads)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 // TestHotLeadsMoveToTheirStage: touches lift a Bitrix24 lead (named by its
 // id) and a lead known by its phone over the scoring threshold; each is
 // moved to crm.bitrix24.hot_lead_status once, and a lead that stays under
-// it is not.
+// it is not. The touches are dated an hour back, before the daemon started
+// and its scans ran: they arrive late, as from a site that queued them.
 func TestHotLeadsMoveToTheirStage(t *testing.T) {
 	emu := bitrix24test.New(bitrix24test.Options{Users: []int{1}})
 	t.Cleanup(emu.Close)
@@ -40,14 +41,30 @@ func TestHotLeadsMoveToTheirStage(t *testing.T) {
 	b.TokensFile, b.DefaultUserID, b.HotLeadStatus, b.Pull.Interval = tokensFile, "1", "IN_PROCESS", 0
 	d := startDaemon(t, cfg)
 	d.waitDrained() // migrations applied
+	deadline := time.Now().Add(60 * time.Second)
+	// waitScan waits for a hot-lead scan that began at or after began to
+	// complete (each sets the watermark to when it began).
+	waitScan := func(began time.Time) {
+		t.Helper()
+		for {
+			mark, err := d.app.crm.Watermark(hotLeadsMark)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !mark.Before(began) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no hot-lead scan completed")
+			}
+			time.Sleep(20 * time.Millisecond) // polling the scan's watermark
+		}
+	}
+	waitScan(time.Now()) // a scan ran before the touches arrive
 
 	// The fallback threshold is 30 (no converted leads yet); an application
 	// is worth 20, a pricing page 15, a site visit 5.
-	// The touches are dated a few seconds ahead: a crossing is found by
-	// the touch's time, against the score as of the previous scan's start,
-	// so touches dated before a scan that already ran (the scans start
-	// with the daemon, every 100 ms) would never cross.
-	at := func(ago time.Duration) string { return time.Now().Add(3*time.Second - ago).Format(time.RFC3339) }
+	at := func(ago time.Duration) string { return time.Now().Add(-time.Hour - ago).Format(time.RFC3339) }
 	touches := fmt.Sprintf(`[
 	  {"touch_id":"a1","lead_id":"L_%d","action":"application","at":"%s"},
 	  {"touch_id":"a2","lead_id":"L_%d","action":"pricing_page","at":"%s"},
@@ -76,30 +93,15 @@ func TestHotLeadsMoveToTheirStage(t *testing.T) {
 		}
 		return ""
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	for status(byID) != "IN_PROCESS" || status(byPhone) != "IN_PROCESS" {
 		if time.Now().After(deadline) {
 			t.Fatalf("lead statuses: by id %s, by phone %s; want both IN_PROCESS", status(byID), status(byPhone))
 		}
 		time.Sleep(20 * time.Millisecond) // the scan runs every metrics.refresh_interval
 	}
-	// Two more complete scans (each sets the watermark to when it began);
-	// they move nothing again, and the cold lead stays.
+	// Two more complete scans move nothing again, and the cold lead stays.
 	for range 2 {
-		began := time.Now()
-		for {
-			mark, err := d.app.crm.Watermark(hotLeadsMark)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !mark.Before(began) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("no hot-lead scan completed")
-			}
-			time.Sleep(20 * time.Millisecond) // polling the scan's watermark
-		}
+		waitScan(time.Now())
 	}
 	if n := len(emu.Requests("crm.lead.update")); n != 2 {
 		t.Errorf("crm.lead.update calls = %d, want 2 (each hot lead once)", n)

@@ -1,6 +1,7 @@
 package crmsync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +15,18 @@ import (
 // to the account's configured stage.
 const KindLead = "lead"
 
-// HotLead is a lead whose score reached the scoring threshold.
+// Buckets of the hot-lead scan's memory, made by its first call (so their
+// absence tells a first scan).
+var (
+	// bucketHot holds the leads of the latest scan's list: lead → its
+	// last touch seen while listed (RFC 3339 nano).
+	bucketHot = []byte("hot")
+	// bucketHotLeft holds the leads that left the list: lead → its last
+	// touch seen while listed.
+	bucketHotLeft = []byte("hot_left")
+)
+
+// HotLead is a lead whose score is at or above the scoring threshold.
 type HotLead struct {
 	// LeadID is the lead's id in the CRM as touches named it (Bitrix24
 	// "L_123" or "123", amoCRM "31415926"); Phone its E.164 phone. One of
@@ -22,9 +34,25 @@ type HotLead struct {
 	LeadID string `json:"lead_id,omitempty"`
 	Phone  string `json:"phone,omitempty"`
 	Score  int64  `json:"score"`
-	// At is when its score crossed (its last touch): a lead that cools down
-	// and crosses again is moved again.
+	// At is its last touch: a lead that cools down and is touched back
+	// over the threshold is moved again.
 	At time.Time `json:"at"`
+	// WasHot tells that the lead was at or above the threshold already at
+	// the previous scan. It is read only when the outbox keeps no list
+	// yet: on the first scan after an upgrade from a version that judged
+	// crossings by the touches' times.
+	WasHot bool `json:"-"`
+}
+
+// key names the lead in the outbox: its lead id, else its phone.
+func (l HotLead) key() string {
+	if l.LeadID != "" {
+		return l.LeadID
+	}
+	if l.Phone != "" {
+		return "phone:" + l.Phone
+	}
+	return ""
 }
 
 // LeadMover is a Pusher that can move a hot lead to a configured stage.
@@ -34,35 +62,93 @@ type LeadMover interface {
 	MoveLead(ctx context.Context, l HotLead) error
 }
 
-// EnqueueHotLeads queues a move of each lead for every target whose Pusher
-// moves leads, once per (lead, crossing time), durably. It returns how
-// many jobs it added.
+// EnqueueHotLeads takes the list of every lead at or above the scoring
+// threshold now, as the hot-lead scan found it, and queues a move of each
+// lead that entered the list since the previous call, for every target
+// whose Pusher moves leads. A lead moves once per last touch: one that
+// decays under the threshold and is touched back over it moves again; one
+// that a recalibrated threshold pushes out of the list and back, with no
+// touch since it was last listed, does not. Because lists are compared, not scores as of two
+// times, a touch that reaches ClickHouse late, dated before the previous
+// scan, still moves its lead.
+//
+// The list, and the last touch of each lead seen listed, are kept in the
+// outbox, in the same transaction as the jobs, so a crash repeats nothing
+// and loses nothing. The first call ever (no list kept) takes the leads
+// with WasHot as listed and moved already. It returns how many jobs it added.
 func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 	now := o.opts.Now()
 	added := 0
 	err := o.store.update("queue hot leads", func(tx *bolt.Tx) error {
-		for _, t := range o.targets {
-			if m, ok := t.pusher.(LeadMover); !ok || !m.MovesLeads() {
+		first := tx.Bucket(bucketHot) == nil
+		listed, err := tx.CreateBucketIfNotExists(bucketHot)
+		if err != nil {
+			return err
+		}
+		left, err := tx.CreateBucketIfNotExists(bucketHotLeft)
+		if err != nil {
+			return err
+		}
+		inList := make(map[string]bool, len(leads))
+		for _, l := range leads {
+			who := []byte(l.key())
+			if len(who) == 0 || inList[string(who)] {
 				continue
 			}
-			for _, l := range leads {
-				if l.LeadID == "" && l.Phone == "" {
-					continue
+			inList[string(who)] = true
+			at, err := l.At.UTC().MarshalText()
+			if err != nil {
+				return fmt.Errorf("encode the last touch of a hot lead: %w", err)
+			}
+			if v := listed.Get(who); v != nil {
+				// Still listed: it moved when it entered.
+				if !bytes.Equal(v, at) {
+					if err := listed.Put(who, at); err != nil {
+						return err
+					}
 				}
-				who := l.LeadID
-				if who == "" {
-					who = "phone:" + l.Phone
+				continue
+			}
+			var last time.Time
+			if v := left.Get(who); v != nil {
+				if err := last.UnmarshalText(v); err != nil {
+					return fmt.Errorf("decode the last touch of a hot lead: %w", err)
 				}
-				key := who + "@" + strconv.FormatInt(l.At.Unix(), 10)
-				lead := l
-				j := job{id: jobID(t.name, KindLead, key), CRM: t.name, Kind: KindLead, Call: key, Due: now, NextAt: now, Lead: &lead}
-				ok, err := addJob(tx, j)
-				if err != nil {
-					return err
-				}
-				if ok {
-					added++
-				}
+			}
+			if err := listed.Put(who, at); err != nil {
+				return err
+			}
+			if err := left.Delete(who); err != nil {
+				return err
+			}
+			if first && l.WasHot {
+				continue // listed and moved by the version before
+			}
+			if !l.At.After(last) {
+				continue // back in the list with no new touch
+			}
+			n, err := o.addLeadMoves(tx, l, string(who), now)
+			if err != nil {
+				return err
+			}
+			added += n
+		}
+		type gone struct{ who, at []byte }
+		var out []gone
+		if err := listed.ForEach(func(k, v []byte) error {
+			if !inList[string(k)] {
+				out = append(out, gone{bytes.Clone(k), bytes.Clone(v)})
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, g := range out {
+			if err := listed.Delete(g.who); err != nil {
+				return err
+			}
+			if err := left.Put(g.who, g.at); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -73,6 +159,29 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 	if added > 0 {
 		o.refreshGauges()
 		o.wakeAll()
+	}
+	return added, nil
+}
+
+// addLeadMoves queues a move of l (named who) for every target whose
+// Pusher moves leads, once per (lead, last touch), and returns how many
+// jobs it added.
+func (o *Outbox) addLeadMoves(tx *bolt.Tx, l HotLead, who string, due time.Time) (int, error) {
+	added := 0
+	for _, t := range o.targets {
+		if m, ok := t.pusher.(LeadMover); !ok || !m.MovesLeads() {
+			continue
+		}
+		key := who + "@" + strconv.FormatInt(l.At.Unix(), 10)
+		lead := l
+		j := job{id: jobID(t.name, KindLead, key), CRM: t.name, Kind: KindLead, Call: key, Due: due, NextAt: due, Lead: &lead}
+		ok, err := addJob(tx, j)
+		if err != nil {
+			return added, err
+		}
+		if ok {
+			added++
+		}
 	}
 	return added, nil
 }

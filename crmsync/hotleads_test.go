@@ -9,11 +9,12 @@ import (
 	"github.com/callpulse/callpulse/crmsync/amocrm/amocrmtest"
 )
 
-// TestEnqueueHotLeadsOncePerCrossing: the same crossing reported by two
-// overlapping scans is queued once; a later crossing of the same lead (it
-// cooled down and came back) is queued again; a CRM without a hot-lead
-// stage gets nothing.
-func TestEnqueueHotLeadsOncePerCrossing(t *testing.T) {
+// TestEnqueueHotLeadsOnEntering feeds the outbox the hot-lead lists of
+// successive scans: a lead moves when it enters the list and has had a
+// touch since it was last listed, once, for the CRM with a hot-lead stage only;
+// the list survives a restart; the first scan takes the leads that were hot
+// already as moved.
+func TestEnqueueHotLeadsOnEntering(t *testing.T) {
 	srv := amocrmtest.New(amocrmtest.Options{Token: token})
 	t.Cleanup(srv.Close)
 	moving, err := amocrm.New(amocrm.Options{Name: "amocrm", BaseURL: srv.URL, Token: token, HotLeadStatusID: 142001})
@@ -24,23 +25,55 @@ func TestEnqueueHotLeadsOncePerCrossing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := crmsync.New(crmsync.Options{Path: t.TempDir() + "/outbox.db", Targets: []crmsync.Target{{Pusher: moving}, {Pusher: still}},
-		Catalog: &catalog{has: map[string]bool{}, after: map[string]int{}, lookups: map[string]int{}}, RecordingURL: recordingURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ob.Close()
-	hot := crmsync.HotLead{LeadID: "31415926", Score: 40, At: t0}
-	for i, want := range []int{1, 0} {
-		if n, err := ob.EnqueueHotLeads([]crmsync.HotLead{hot}); err != nil || n != want {
-			t.Fatalf("scan %d queued %d, %v; want %d", i+1, n, err, want)
+	path := t.TempDir() + "/outbox.db"
+	open := func() *crmsync.Outbox {
+		ob, err := crmsync.New(crmsync.Options{Path: path, Targets: []crmsync.Target{{Pusher: moving}, {Pusher: still}},
+			Catalog: &catalog{has: map[string]bool{}, after: map[string]int{}, lookups: map[string]int{}}, RecordingURL: recordingURL})
+		if err != nil {
+			t.Fatal(err)
 		}
+		return ob
 	}
-	hot.At = t0.Add(48 * time.Hour)
-	if n, err := ob.EnqueueHotLeads([]crmsync.HotLead{hot}); err != nil || n != 1 {
-		t.Fatalf("a new crossing queued %d, %v; want 1", n, err)
+	lead := func(id string, at time.Time) crmsync.HotLead { return crmsync.HotLead{LeadID: id, Score: 40, At: at} }
+	byPhone := crmsync.HotLead{Phone: "+79160000202", Score: 45, At: t0}
+	wasHot := lead("100", t0)
+	wasHot.WasHot = true
+	scans := []struct {
+		name    string
+		hot     []crmsync.HotLead
+		restart bool // close and reopen the outbox first
+		want    int
+	}{
+		{"first scan: 100 was hot under the version before, 200 and the phone enter",
+			[]crmsync.HotLead{wasHot, lead("200", t0), byPhone, byPhone}, false, 2},
+		{"200 touched again while listed", []crmsync.HotLead{lead("100", t0), lead("200", t0.Add(time.Hour)), byPhone}, false, 0},
+		{"after a restart, the same list", []crmsync.HotLead{lead("100", t0), lead("200", t0.Add(time.Hour)), byPhone}, true, 0},
+		{"100 falls under a raised threshold", []crmsync.HotLead{lead("200", t0.Add(time.Hour)), byPhone}, false, 0},
+		{"100 back under a lowered one, untouched", []crmsync.HotLead{lead("100", t0), lead("200", t0.Add(time.Hour)), byPhone}, false, 0},
+		{"100 decays out", []crmsync.HotLead{lead("200", t0.Add(time.Hour)), byPhone}, false, 0},
+		{"100 touched back over", []crmsync.HotLead{lead("100", t0.Add(48*time.Hour)), lead("200", t0.Add(time.Hour)), byPhone}, false, 1},
+		{"a touch that arrived late, dated days back, lifts 300",
+			[]crmsync.HotLead{lead("100", t0.Add(48*time.Hour)), lead("200", t0.Add(time.Hour)), byPhone, lead("300", t0.Add(-72*time.Hour))}, false, 1},
+		{"an empty list, a phone-less and id-less lead ignored", []crmsync.HotLead{{Score: 50, At: t0}}, false, 0},
+		{"200 listed again, touched last while it was listed before", []crmsync.HotLead{lead("200", t0.Add(time.Hour))}, false, 0},
 	}
-	if p, err := ob.Pending(); err != nil || p != 2 {
-		t.Errorf("pending = %d, %v; want 2 (both crossings, amocrm only)", p, err)
+	ob := open()
+	defer func() { ob.Close() }()
+	total := 0
+	for _, sc := range scans {
+		if sc.restart {
+			if err := ob.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ob = open()
+		}
+		n, err := ob.EnqueueHotLeads(sc.hot)
+		if err != nil || n != sc.want {
+			t.Fatalf("%s: queued %d, %v; want %d", sc.name, n, err, sc.want)
+		}
+		total += n
+	}
+	if p, err := ob.Pending(); err != nil || p != total {
+		t.Errorf("pending = %d, %v; want %d (every move, amocrm only)", p, err, total)
 	}
 }

@@ -267,11 +267,10 @@ func (bs *bookScorer) above(now int64, threshold float64) uint64 {
 	return n
 }
 
-// crossed is the open leads with a touch at or before now whose score as
-// of before (counting only touches at or before now) was under threshold
-// and whose score now is at or above it, in the queue's order (as
-// crossedSQL).
-func (bs *bookScorer) crossed(now, before int64, threshold float64) []Crossing {
+// hot is the open leads with a touch at or before now whose score now is
+// at or above threshold, with their scores as of before (counting only
+// touches at or before now), in the queue's order (as hotSQL).
+func (bs *bookScorer) hot(now, before int64, threshold float64) []HotLead {
 	b := bs.b
 	sNow, sBefore := bs.newScores(), bs.newScores()
 	for i := range b.touches {
@@ -284,8 +283,7 @@ func (bs *bookScorer) crossed(now, before int64, threshold float64) []Crossing {
 	bs.finish(sBefore)
 	var ranked []rankedLead
 	for li, k := range b.leads {
-		if sNow.last[li] == math.MinInt64 || !bs.open(li) ||
-			float64(sBefore.score[li]) >= threshold || float64(sNow.score[li]) < threshold {
+		if sNow.last[li] == math.MinInt64 || !bs.open(li) || float64(sNow.score[li]) < threshold {
 			continue
 		}
 		ranked = append(ranked, rankedLead{lead: int32(li), score: sNow.score[li], last: sNow.last[li],
@@ -303,9 +301,9 @@ func (bs *bookScorer) crossed(now, before int64, threshold float64) []Crossing {
 		rank[r.lead] = int32(i + 1)
 	}
 	bs.ids(now, rank, leads, utm)
-	var out []Crossing
+	var out []HotLead
 	for i, r := range ranked {
-		out = append(out, Crossing{Phone: r.phone, LeadID: leads[i].LeadID, ScoreBefore: sBefore.score[r.lead],
+		out = append(out, HotLead{Phone: r.phone, LeadID: leads[i].LeadID, ScoreBefore: sBefore.score[r.lead],
 			Score: r.score, Threshold: threshold, LastTouchAt: time.Unix(r.last, 0).UTC()})
 	}
 	return out

@@ -231,9 +231,9 @@ func TestThresholdRecalibrates(t *testing.T) {
 	}
 }
 
-// TestCrossed finds the leads that rose over the threshold (32) since a
-// time.
-func TestCrossed(t *testing.T) {
+// TestHot lists the leads at or above the threshold (32) with their scores
+// as of a time before.
+func TestHot(t *testing.T) {
 	e := newEnv(t)
 	e.loadScenario(t)
 	// From the book of the touches, and in SQL (as on replicated tables).
@@ -241,43 +241,37 @@ func TestCrossed(t *testing.T) {
 		"book": e.scorer(t, nil),
 		"sql":  e.scorer(t, func(o *scoring.Options) { o.KeepTouches = 0 }),
 	}
+	// The three hot leads now, hottest first, with their scores as of
+	// since: O1 (D-201) rose from 15 after its first pricing page view to
+	// 50 at 10:30 on the 19th; crm-77 and O2 reached 40 on the 20th.
+	hot := func(o1, crm77, o2 int64) []scoring.HotLead {
+		return []scoring.HotLead{
+			{Phone: "+79160000201", LeadID: "D-201", ScoreBefore: o1, Score: 50, Threshold: 32,
+				LastTouchAt: time.Date(2026, 11, 19, 10, 30, 0, 0, time.UTC)},
+			{LeadID: "crm-77", ScoreBefore: crm77, Score: 40, Threshold: 32,
+				LastTouchAt: time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)},
+			{Phone: "+79160000202", ScoreBefore: o2, Score: 40, Threshold: 32,
+				LastTouchAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)},
+		}
+	}
 	tests := []struct {
 		since time.Time
-		want  []scoring.Crossing
+		want  []scoring.HotLead
 	}{
-		{
-			// O1 was at 15 after its first pricing page view.
-			since: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC),
-			want: []scoring.Crossing{
-				{Phone: "+79160000201", LeadID: "D-201", ScoreBefore: 15, Score: 50, Threshold: 32,
-					LastTouchAt: time.Date(2026, 11, 19, 10, 30, 0, 0, time.UTC)},
-				{LeadID: "crm-77", ScoreBefore: 0, Score: 40, Threshold: 32,
-					LastTouchAt: time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)},
-				{Phone: "+79160000202", ScoreBefore: 0, Score: 40, Threshold: 32,
-					LastTouchAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)},
-			},
-		},
-		{
-			// O1 had crossed already (50 at 10:30); O3 rose but stays under.
-			since: time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC),
-			want: []scoring.Crossing{
-				{LeadID: "crm-77", ScoreBefore: 0, Score: 40, Threshold: 32,
-					LastTouchAt: time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)},
-				{Phone: "+79160000202", ScoreBefore: 0, Score: 40, Threshold: 32,
-					LastTouchAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)},
-			},
-		},
-		{since: scenarioNow, want: nil},
+		{since: time.Time{}, want: hot(0, 0, 0)},
+		{since: time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC), want: hot(15, 0, 0)},
+		{since: time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC), want: hot(50, 0, 0)},
+		{since: scenarioNow, want: hot(50, 40, 40)},
 	}
 	for kind, s := range scorers {
 		for _, tt := range tests {
 			t.Run(kind+"/"+tt.since.Format(time.RFC3339), func(t *testing.T) {
-				got, err := s.Crossed(context.Background(), tt.since)
+				got, err := s.Hot(context.Background(), tt.since)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !reflect.DeepEqual(got, tt.want) {
-					t.Errorf("Crossed:\n got %+v\nwant %+v", got, tt.want)
+					t.Errorf("Hot:\n got %+v\nwant %+v", got, tt.want)
 				}
 			})
 		}

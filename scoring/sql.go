@@ -102,12 +102,12 @@ SELECT toUInt64(count())
 FROM (` + openScoresSQL + `)
 WHERE score >= @threshold`
 
-// crossedSQL is the open leads below @threshold as of @before and at or
-// above it as of @now.
-const crossedSQL = `
+// hotSQL is the open leads at or above @threshold as of @now, with their
+// scores as of @before.
+const hotSQL = `
 SELECT lead_phone, lead_ref, lead_id, score, score_before, last_touch_at
 FROM (` + openScoresSQL + `)
-WHERE score_before < @threshold AND score >= @threshold
+WHERE score >= @threshold
 ORDER BY score DESC, last_touch_at DESC, lead_phone, lead_ref`
 
 // thresholdRawSQL scores the leads that converted in (@from, @now] as of
