@@ -80,7 +80,8 @@ func everyCall(time.Time) bool { return true }
 // read from a snapshot taken before the calls from 11 November on, which
 // arrived since: then every phone they touch is folded afresh (its
 // managers, first reach and callbacks included) and joined with the
-// snapshot's rows of the rest.
+// snapshot's rows of the rest; and read after a second refresh took those
+// calls in (a delta: their phones' rollup rows written from their calls).
 func callbackStores(t *testing.T) map[string]*analytics.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -98,13 +99,19 @@ func callbackStores(t *testing.T) map[string]*analytics.Store {
 	split := callbacksDB(t, func(start time.Time) bool { return start.Before(since) })
 	refresh(split)
 	later := callRecords(t, func(start time.Time) bool { return !start.Before(since) })
-	if err := warehouse.NewEventWriter(split, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, later); err != nil {
-		t.Fatal(err)
+	splitAgain := callbacksDB(t, func(start time.Time) bool { return start.Before(since) })
+	refresh(splitAgain)
+	for _, db := range []*warehouse.DB{split, splitAgain} {
+		if err := warehouse.NewEventWriter(db, callbackLines, warehouse.NewMetrics(nil), nil).Write(ctx, later); err != nil {
+			t.Fatal(err)
+		}
 	}
+	refresh(splitAgain)
 	return map[string]*analytics.Store{
 		"no snapshot":                 callbacksStore(t),
 		"snapshot":                    analytics.NewStore(db.Conn(), moscow),
 		"snapshot, later calls since": analytics.NewStore(split.Conn(), moscow),
+		"later calls refreshed in":    analytics.NewStore(splitAgain.Conn(), moscow),
 	}
 }
 
@@ -245,6 +252,8 @@ func TestMissed(t *testing.T) {
 	p7 := open("p7-busy", "+79161000007", "avito", "102", "2026-11-11 15:00:00")
 	p13 := open("p13-missed", "+79161000013", "yandex_direct", "103", "2026-11-11 09:00:00")
 	d2 := open("d2-missed", "+79161000022", "seo", "102", "2026-11-12 16:00:00")
+	// Its latest answered calls, 14:00, by 101 and 103: the larger owns it.
+	p14 := open("p14-missed", "+79161000014", "yandex_direct", "103", "2026-11-12 15:00:00")
 	all := []analytics.MissedCall{
 		back("generic", "p1-missed", "+79161000001", "yandex_direct", "102", "2026-11-10 09:00:00", "2026-11-10 09:10:00", 600),
 		back("generic", "p2-missed", "+79161000002", "avito", "103", "2026-11-10 10:00:00", "2026-11-10 10:15:01", 901),
@@ -255,6 +264,7 @@ func TestMissed(t *testing.T) {
 		back("generic", "p4-m2", "+79161000004", "yandex_direct", "101", "2026-11-11 18:05:00", "2026-11-11 18:30:00", 1500),
 		back("generic", "p4-m3", "+79161000004", "yandex_direct", "101", "2026-11-11 18:20:00", "2026-11-11 18:30:00", 600),
 		back("generic", "l4-missed", "+79161000044", "yandex_direct", "", "2026-11-12 13:00:00", "2026-11-12 13:30:00", 1800),
+		p14,
 		d2,
 		back("generic", "p5-missed", "+79161000005", "yandex_direct", "", "2026-11-12 23:59:59", "2026-11-13 00:09:59", 600),
 	}
@@ -265,7 +275,7 @@ func TestMissed(t *testing.T) {
 		want     []analytics.MissedCall
 	}{
 		{"scenario period", "2026-11-10", "2026-11-12", false, all},
-		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p13, p3, p7, d2}},
+		{"open only", "2026-11-10", "2026-11-12", true, []analytics.MissedCall{p13, p3, p7, p14, d2}},
 		{"the day before: 23:59:59 Moscow", "2026-11-09", "2026-11-09", false, []analytics.MissedCall{
 			// Called back by the outbound call at 13 Nov 00:00:00.
 			back("generic", "p6-before", "+79161000006", "yandex_direct", "", "2026-11-09 23:59:59", "2026-11-13 00:00:00", 259201),
@@ -321,7 +331,7 @@ func TestSpeedToLead(t *testing.T) {
 			row("", "avito", 1, 0, 0, 0, 0),                  // P3, not reached
 			row("", "yandex_direct", 1, 0, 0, 0, 0),          // P8, still ringing
 			row("alice", "vk_ads", 1, 1, 1810, 1810, 0),      // P4: 18:00 → answered 18:30:10
-			row("alice", "yandex_direct", 5, 5, 20, 1810, 4), // L1–L4, P13: 10, 20, 40, 1810, 10 s; ⌊0.5·5⌋ = 2, ⌊0.9·5⌋ = 4
+			row("alice", "yandex_direct", 6, 6, 20, 1810, 5), // L1–L4, P13, P14: 10, 20, 40, 1810, 10, 10 s; ⌊0.5·6⌋ = 3, ⌊0.9·6⌋ = 5
 			row("bob", "avito", 1, 0, 0, 0, 0),               // P7, responsible bob
 			row("bob", "partner", 1, 1, 10, 10, 1),           // P9
 			row("bob", "seo", 2, 1, 1210, 1210, 0),           // D1: deal 10:00 → 10:20:10; D2 not called
@@ -331,7 +341,7 @@ func TestSpeedToLead(t *testing.T) {
 			row("", "avito", 1, 0, 0, 0, 0),
 			row("", "yandex_direct", 1, 0, 0, 0, 0),
 			row("101", "vk_ads", 1, 1, 1810, 1810, 0),
-			row("101", "yandex_direct", 4, 4, 20, 1810, 3), // L1, L2, L4, P13 (answered by 101 and 103 in one second: the smaller)
+			row("101", "yandex_direct", 5, 5, 10, 1810, 4), // L1, L2, L4, P13, P14 (answered by 101 and 103 in one second: the smaller)
 			row("102", "avito", 1, 0, 0, 0, 0),
 			row("102", "partner", 1, 1, 10, 10, 1),
 			row("102", "seo", 2, 1, 1210, 1210, 0),

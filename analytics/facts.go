@@ -49,6 +49,12 @@ type phoneFacts struct {
 	// a contact time count in neither: speed to lead's rules.
 	firstInbound, reachAt time.Time
 	reachManager          string
+	// lastAnswered is the latest contact time of an answered call;
+	// lastManagedAt and lastManager the latest (contact time, manager) of
+	// an answered call with a manager, of two in the same second the
+	// larger manager: what open missed calls and their owners need.
+	lastAnswered, lastManagedAt time.Time
+	lastManager                 string
 }
 
 // phoneCall is what the phone rollup counts of one call of a phone.
@@ -93,6 +99,13 @@ func (p *phoneFacts) add(c phoneCall) {
 		}
 		if p.reachAt.IsZero() || reach.Before(p.reachAt) || (reach.Equal(p.reachAt) && c.manager < p.reachManager) {
 			p.reachAt, p.reachManager = reach, c.manager
+		}
+		if c.contact.After(p.lastAnswered) {
+			p.lastAnswered = c.contact
+		}
+		if c.manager != "" && (c.contact.After(p.lastManagedAt) ||
+			(c.contact.Equal(p.lastManagedAt) && c.manager > p.lastManager)) {
+			p.lastManagedAt, p.lastManager = c.contact, c.manager
 		}
 	}
 }
@@ -176,14 +189,16 @@ func writePhoneRollup(ctx context.Context, conn driver.Conn, gen uint64, version
 		return nil
 	}
 	batch, err := conn.PrepareBatch(ctx, `INSERT INTO phone_rollup (generation, phone, version, calls, first_at,
-		source_at, source, answered, first_inbound_at, reach_at, reach_manager)`)
+		source_at, source, answered, first_inbound_at, reach_at, reach_manager, last_answered_at, last_managed_at,
+		last_manager)`)
 	if err != nil {
 		return fmt.Errorf("prepare phone_rollup batch: %w", err)
 	}
 	defer batch.Abort()
 	for phone, f := range facts {
 		if err := batch.Append(gen, phone, version, f.calls, chTime(f.firstAt), chTime(f.sourceAt), f.source, f.answered,
-			chTime(f.firstInbound), chTime(f.reachAt), f.reachManager); err != nil {
+			chTime(f.firstInbound), chTime(f.reachAt), f.reachManager, chTime(f.lastAnswered), chTime(f.lastManagedAt),
+			f.lastManager); err != nil {
 			return fmt.Errorf("append phone_rollup row: %w", err)
 		}
 	}

@@ -73,10 +73,12 @@ GROUP BY z, b, manager, category, status`
 // (generation @gen), as of @cutoff. A phone's earliest call on a line with
 // a source is the least (contact_at, line_source): ties go to the smaller
 // source name, as in the funnel's other queries; its first reach is the
-// least (reach time, manager) of its answered calls (phoneFacts.add).
+// least (reach time, manager) of its answered calls, its latest answered
+// call the greatest contact time of one, its last manager the greatest
+// (contact time, manager) of those with a manager (phoneFacts.add).
 const phoneRootSQL = `
 INSERT INTO phone_rollup (generation, phone, version, calls, first_at, source_at, source, answered,
-    first_inbound_at, reach_at, reach_manager)
+    first_inbound_at, reach_at, reach_manager, last_answered_at, last_managed_at, last_manager)
 SELECT
     @gen, owner, @cutoff,
     toUInt32(count()),
@@ -87,7 +89,11 @@ SELECT
     minIf(contact_at, contact_at > toDateTime(0) AND direction != 'outbound'),
     tupleElement(minIf((if(answered_at > toDateTime(0), answered_at, contact_at), manager),
         answered = 1 AND contact_at > toDateTime(0)) AS first_reach, 1),
-    tupleElement(first_reach, 2)
+    tupleElement(first_reach, 2),
+    maxIf(contact_at, answered = 1 AND contact_at > toDateTime(0)),
+    tupleElement(maxIf((contact_at, manager), answered = 1 AND manager != '' AND contact_at > toDateTime(0))
+        AS last_managed, 1),
+    tupleElement(last_managed, 2)
 FROM call_facts
 WHERE generation = @gen AND phone != '' AND owner = phone
 GROUP BY owner`

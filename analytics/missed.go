@@ -130,6 +130,28 @@ var missedOnlySQL = `
 SELECT provider, call_id, client_phone, at, line_source
 FROM (` + nowSource.period(missedCond+" AND at >= @start AND at < @end") + `)`
 
+// missedOpenSQL is missedOnlySQL for the open missed calls: a missed call
+// is open exactly when its phone's latest answered call is not after it,
+// which the phone rollup of the snapshot tells for every phone whose calls
+// did not change since (not in freshPhonesTable). It lists the missed
+// calls of those phones that are open, with the time and manager of the
+// phone's latest answered call with a manager, and every missed call of
+// the fresh phones (fresh = 1), whose callbacks are matched as for all.
+var missedOpenSQL = `
+SELECT provider, call_id, client_phone, at, line_source, fresh, last_managed_at, last_manager
+FROM
+(
+    SELECT provider, call_id, client_phone, at, line_source, toUInt8(client_phone IN ` + freshPhonesTable + `) AS fresh
+    FROM (` + nowSource.period(missedCond+" AND at >= @start AND at < @end") + `)
+)
+ANY LEFT JOIN
+(
+    SELECT phone AS client_phone, last_answered_at, last_managed_at, last_manager
+    FROM phone_rollup FINAL
+    WHERE generation = @gen
+) USING client_phone
+WHERE fresh = 1 OR at >= last_answered_at`
+
 var missedCallsQuery, callbacksQuery = sourced(missedCallsSQL), sourced(callbacksSQL)
 
 // MissedCall is one missed call and what became of it. ClientPhone is
@@ -180,6 +202,11 @@ type missedCall struct {
 	lineSource                       string
 	firstLineSource, firstDealSource string
 	clientSource, clientManager      string
+	// open is set for a call missedOpenSQL found open in the phone
+	// rollup, with its phone's latest answered call with a manager.
+	open          bool
+	lastManagedAt time.Time
+	lastManager   string
 }
 
 // callback is what became of a missed call: the start of the call that
@@ -193,7 +220,7 @@ type callback struct {
 // missed reads the period's missed calls, then their callbacks, and
 // applies the owner and source rules.
 func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([]MissedCall, error) {
-	calls, err := s.missedCalls(r, p)
+	calls, err := s.missedCalls(r, p, openOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +229,26 @@ func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([
 	if r.now {
 		find = s.callbacksNow
 	}
-	callbacks, err := find(r, start, calls)
+	// The calls the phone rollup found open need no callback search, but
+	// for an owner of one whose latest manager answered in its own second
+	// (not before it).
+	callbacks := make(map[callKey]callback, len(calls))
+	var search []missedCall
+	for _, c := range calls {
+		switch {
+		case !c.open:
+			search = append(search, c)
+		case c.clientManager == "" && c.lastManagedAt.Equal(c.At):
+			search = append(search, c)
+		case c.clientManager == "":
+			callbacks[callKey{c.Provider, c.CallID}] = callback{lastManager: c.lastManager}
+		}
+	}
+	found, err := find(r, start, search)
 	if err != nil {
 		return nil, err
 	}
+	maps.Copy(callbacks, found)
 	var out []MissedCall
 	for _, c := range calls {
 		m := c.MissedCall
@@ -230,12 +273,16 @@ func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([
 
 // missedCalls reads the period's missed calls with their phones' client
 // rows and sources, ordered by time, then provider and call id: from the
-// snapshot, the calls alone and the rest from missedContacts; through the
-// calls view, missedCallsSQL's join.
-func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
+// snapshot, the calls alone (with openOnly, those that may be open,
+// missedOpenSQL) and the rest from missedContacts; through the calls view,
+// missedCallsSQL's join.
+func (s *Store) missedCalls(r reading, p Period, openOnly bool) ([]missedCall, error) {
 	start, end := p.bounds()
 	q := r.form(missedCallsQuery)
-	if r.now {
+	switch {
+	case r.now && openOnly:
+		q = missedOpenSQL
+	case r.now:
 		q = missedOnlySQL
 	}
 	rows, err := s.conn.Query(r.ctx, q, r.with(clickhouse.Named("start", start), clickhouse.Named("end", end))...)
@@ -246,13 +293,18 @@ func (s *Store) missedCalls(r reading, p Period) ([]missedCall, error) {
 	var out []missedCall
 	for rows.Next() {
 		var c missedCall
+		var fresh uint8
 		dest := []any{&c.Provider, &c.CallID, &c.ClientPhone, &c.At, &c.lineSource}
-		if !r.now {
+		switch {
+		case r.now && openOnly:
+			dest = append(dest, &fresh, &c.lastManagedAt, &c.lastManager)
+		case !r.now:
 			dest = append(dest, &c.firstLineSource, &c.firstDealSource, &c.clientSource, &c.clientManager)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan missed calls: %w", err)
 		}
+		c.open = r.now && openOnly && fresh == 0
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

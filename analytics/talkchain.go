@@ -35,11 +35,12 @@ import (
 // and the talk-time rollup counts every call by status (0015), 4 since the
 // call facts were made again with finer granules (0016), 5 since the
 // phone rollup keeps each phone's first inbound contact and first reach
-// for speed to lead (0017). A generation of another layout is read as no
-// facts, so the next refresh rebuilds. A change of it re-creates the view
-// rollup_head (migrations 0014, 0015, 0016, 0017), which names the layout
-// it reads.
-const factsLayout = 5
+// for speed to lead (0017), 6 since it keeps each phone's latest answered
+// call and latest manager for open missed calls (0018). A generation of
+// another layout is read as no facts, so the next refresh rebuilds. A
+// change of it re-creates the view rollup_head (migrations 0014, 0015,
+// 0016, 0017, 0018), which names the layout it reads.
+const factsLayout = 6
 
 // refreshMarker is one row of talk_refreshes.
 type refreshMarker struct {
