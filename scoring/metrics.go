@@ -71,11 +71,7 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 // Refresh computes the threshold and counts the leads above it. On an error
 // the gauges keep their previous values.
 func (g *Gauges) Refresh(ctx context.Context) error {
-	th, err := g.scorer.Threshold(ctx)
-	if err != nil {
-		return err
-	}
-	n, err := g.scorer.AboveThreshold(ctx, th.Value)
+	th, n, err := g.scorer.ThresholdAndAbove(ctx)
 	if err != nil {
 		return err
 	}

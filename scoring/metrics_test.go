@@ -17,10 +17,20 @@ import (
 )
 
 func TestGauges(t *testing.T) {
+	// From the book of the touches, and in SQL (as on replicated tables).
+	for kind, keep := range map[string]func(*scoring.Options){
+		"book": nil,
+		"sql":  func(o *scoring.Options) { o.KeepTouches = 0 },
+	} {
+		t.Run(kind, func(t *testing.T) { testGauges(t, keep) })
+	}
+}
+
+func testGauges(t *testing.T, keep func(*scoring.Options)) {
 	e := newEnv(t)
 	e.loadScenario(t)
 	reg := prometheus.NewRegistry()
-	g := scoring.NewGauges(reg, e.scorer(t, nil), nil)
+	g := scoring.NewGauges(reg, e.scorer(t, keep), nil)
 	if err := g.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

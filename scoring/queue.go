@@ -202,6 +202,26 @@ func (s *Scorer) queryLeads(ctx context.Context, what, q string, args ...any) ([
 	return leads, utm, nil
 }
 
+// ThresholdAndAbove is Threshold and the count of AboveThreshold at it,
+// from one look at the book (the lead gauges ask both every refresh).
+func (s *Scorer) ThresholdAndAbove(ctx context.Context) (Threshold, uint64, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	var th Threshold
+	var n uint64
+	kept, err := s.useBook(ctx, func(bs *bookScorer) {
+		th = s.bookThreshold(bs, now)
+		n = bs.above(now.Unix(), th.Value)
+	})
+	if err != nil || kept {
+		return th, n, err
+	}
+	if th, err = s.Threshold(ctx); err != nil {
+		return th, 0, err
+	}
+	n, err = s.AboveThreshold(ctx, th.Value)
+	return th, n, err
+}
+
 // AboveThreshold counts the open leads whose score now is at or above
 // threshold.
 func (s *Scorer) AboveThreshold(ctx context.Context, threshold float64) (uint64, error) {
