@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -48,6 +49,8 @@ import (
 //	       outbound at the same second was answered by 103, both     one second, the smaller manager);
 //	       after 10 s; 11 Nov 09:00 missed, and answered on avito    open; owner alice (103: the larger of
 //	       by 102 in the same second                                 the two, the 09:00 call not before it)
+//	P14    inbound 12 Nov 14:00 answered by 101 while our outbound   open; owner alice (103: the larger of
+//	       at the same second was answered by 103; missed 15:00      the two latest answered, from the rollup)
 //	L1–L3  inbound answered after 10, 20, 40 s (L3 on 103)
 //	L4     missed 12 Nov 13:00, called back 13:30:00 (101)           1800 s
 //	D1     deal (seo, won) 11 Nov 10:00, first call 10:20 by bob     speed 1210 s
@@ -284,6 +287,10 @@ func TestMissed(t *testing.T) {
 			open("p6-after", "+79161000006", "yandex_direct", "", "2026-11-13 00:00:00"),
 			open("p10-missed", "+79161000010", "yandex_direct", "555", "2026-11-13 09:50:00"),
 		}},
+		{"the day after, open only", "2026-11-13", "2026-11-13", true, []analytics.MissedCall{
+			open("p6-after", "+79161000006", "yandex_direct", "", "2026-11-13 00:00:00"),
+			open("p10-missed", "+79161000010", "yandex_direct", "555", "2026-11-13 09:50:00"),
+		}},
 		{"nothing", "2026-12-01", "2026-12-31", false, nil},
 	}
 	for kind, store := range stores {
@@ -300,6 +307,21 @@ func TestMissed(t *testing.T) {
 					if !sameMissed(got[i], tt.want[i]) {
 						t.Errorf("call %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
 					}
+				}
+				// Open only (from the phone rollup where it can) is
+				// always the open ones of all (every callback searched).
+				p := period(t, tt.from, tt.to)
+				open, err := store.Missed(context.Background(), p, true, testSLA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all, err := store.Missed(context.Background(), p, false, testSLA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = slices.DeleteFunc(all, func(m analytics.MissedCall) bool { return !m.Open })
+				if !slices.EqualFunc(open, all, sameMissed) {
+					t.Errorf("open only is not the open ones of all:\n open %+v\n  all %+v", open, all)
 				}
 			})
 		}

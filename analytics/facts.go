@@ -241,8 +241,8 @@ func changedPhones(changed []changedCall) []string {
 // freshPhones returns the calls with events since the snapshot as of
 // cutoff, and their phones: those whose facts may have changed since.
 // With managers the fold keeps each call's manager, which the phone facts'
-// first reach needs (speed to lead); without, their first reach has no
-// manager.
+// first reach needs (speed to lead); without, their first reach and latest
+// manager have none.
 func freshPhones(ctx context.Context, conn driver.Conn, cutoff time.Time, managers bool) ([]changedCall, []string, error) {
 	changed, err := foldChanges(ctx, conn, cutoff, time.Time{}, "UTC", managers)
 	if err != nil {

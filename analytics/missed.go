@@ -137,6 +137,9 @@ FROM (` + nowSource.period(missedCond+" AND at >= @start AND at < @end") + `)`
 // calls of those phones that are open, with the time and manager of the
 // phone's latest answered call with a manager, and every missed call of
 // the fresh phones (fresh = 1), whose callbacks are matched as for all.
+// Like contactsNowSQL, it reads the newest rollup row of each phone: a
+// refresh that finished after the reading listed the fresh phones can only
+// have made the rows of other phones newer, never wrong.
 var missedOpenSQL = `
 SELECT provider, call_id, client_phone, at, line_source, fresh, last_managed_at, last_manager
 FROM
@@ -202,9 +205,10 @@ type missedCall struct {
 	lineSource                       string
 	firstLineSource, firstDealSource string
 	clientSource, clientManager      string
-	// open is set for a call missedOpenSQL found open in the phone
-	// rollup, with its phone's latest answered call with a manager.
-	open          bool
+	// rollupOpen is set for a call missedOpenSQL found open in the phone
+	// rollup (no callback to search), with its phone's latest answered
+	// call with a manager.
+	rollupOpen    bool
 	lastManagedAt time.Time
 	lastManager   string
 }
@@ -229,30 +233,31 @@ func (s *Store) missed(r reading, p Period, openOnly bool, sla time.Duration) ([
 	if r.now {
 		find = s.callbacksNow
 	}
-	// The calls the phone rollup found open need no callback search, but
-	// for an owner of one whose latest manager answered in its own second
-	// (not before it).
-	callbacks := make(map[callKey]callback, len(calls))
+	// Calls the rollup proves open need no search, except an ownerless one
+	// whose latest managed answer is in its own second (not before it).
+	outcome := make(map[callKey]callback, len(calls))
 	var search []missedCall
 	for _, c := range calls {
 		switch {
-		case !c.open:
+		case !c.rollupOpen:
 			search = append(search, c)
 		case c.clientManager == "" && c.lastManagedAt.Equal(c.At):
 			search = append(search, c)
 		case c.clientManager == "":
-			callbacks[callKey{c.Provider, c.CallID}] = callback{lastManager: c.lastManager}
+			outcome[callKey{c.Provider, c.CallID}] = callback{lastManager: c.lastManager}
+		default:
+			// Open, owned by its client row: nothing to find.
 		}
 	}
 	found, err := find(r, start, search)
 	if err != nil {
 		return nil, err
 	}
-	maps.Copy(callbacks, found)
+	maps.Copy(outcome, found)
 	var out []MissedCall
 	for _, c := range calls {
 		m := c.MissedCall
-		cb := callbacks[callKey{m.Provider, m.CallID}]
+		cb := outcome[callKey{m.Provider, m.CallID}]
 		m.Owner = cmp.Or(c.clientManager, cb.lastManager)
 		m.Source = cmp.Or(c.lineSource, c.clientSource, c.firstDealSource, c.firstLineSource, "unknown")
 		m.At = m.At.In(s.loc)
@@ -304,7 +309,7 @@ func (s *Store) missedCalls(r reading, p Period, openOnly bool) ([]missedCall, e
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan missed calls: %w", err)
 		}
-		c.open = r.now && openOnly && fresh == 0
+		c.rollupOpen = r.now && openOnly && fresh == 0
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

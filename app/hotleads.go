@@ -7,7 +7,9 @@ import (
 	"github.com/callpulse/callpulse/crmsync"
 )
 
-// hotLeadsMark is the outbox watermark of the hot-lead scan.
+// hotLeadsMark is the outbox watermark of the hot-lead scan: the start of
+// the latest scan. Its name is the one the versions that judged crossings
+// by the touches' times gave it, so that an upgrade finds it.
 const hotLeadsMark = "scoring:crossed"
 
 // runHotLeads moves the leads whose score reached the threshold to the
@@ -30,13 +32,20 @@ func (a *App) runHotLeads(ctx context.Context, every time.Duration) error {
 }
 
 func (a *App) queueHotLeads(ctx context.Context) error {
-	// The watermark is the start of the previous scan. It matters only on
-	// the first scan after an upgrade from a version that kept no list of
-	// hot leads: the leads hot as of then by their touches' times are
-	// taken as moved already.
-	since, err := a.crm.Watermark(hotLeadsMark)
+	// The watermark, the start of the previous scan, matters only on the
+	// first scan after an upgrade from a version that kept no list of hot
+	// leads: the leads hot as of then by their touches' times are taken as
+	// moved already. (That version missed the leads whose touches arrived
+	// late; they are not moved now either.)
+	keeps, err := a.crm.KeepsHotList()
 	if err != nil {
 		return err
+	}
+	var since time.Time
+	if !keeps {
+		if since, err = a.crm.Watermark(hotLeadsMark); err != nil {
+			return err
+		}
 	}
 	next := time.Now()
 	hot, err := a.scorer.Hot(ctx, since)
@@ -46,7 +55,7 @@ func (a *App) queueHotLeads(ctx context.Context) error {
 	leads := make([]crmsync.HotLead, len(hot))
 	for i, h := range hot {
 		leads[i] = crmsync.HotLead{LeadID: h.LeadID, Phone: h.Phone, Score: h.Score, At: h.LastTouchAt,
-			WasHot: float64(h.ScoreBefore) >= h.Threshold}
+			WasHot: !since.IsZero() && float64(h.ScoreBefore) >= h.Threshold}
 	}
 	n, err := a.crm.EnqueueHotLeads(leads)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// KindLead is the job that moves a lead whose score crossed the threshold
+// KindLead is the job that moves a lead whose score reached the threshold
 // to the account's configured stage.
 const KindLead = "lead"
 
@@ -44,15 +44,15 @@ type HotLead struct {
 	WasHot bool `json:"-"`
 }
 
-// key names the lead in the outbox: its lead id, else its phone.
+// key names the lead in the hot list as the scorer does: by its phone,
+// else (a lead known only by its id) by its lead id. A phone lead's LeadID
+// is its newest touch naming one and may change while it is listed; its
+// phone does not.
 func (l HotLead) key() string {
-	if l.LeadID != "" {
-		return l.LeadID
-	}
 	if l.Phone != "" {
 		return "phone:" + l.Phone
 	}
-	return ""
+	return l.LeadID
 }
 
 // LeadMover is a Pusher that can move a hot lead to a configured stage.
@@ -72,10 +72,13 @@ type LeadMover interface {
 // times, a touch that reaches ClickHouse late, dated before the previous
 // scan, still moves its lead.
 //
-// The list, and the last touch of each lead seen listed, are kept in the
-// outbox, in the same transaction as the jobs, so a crash repeats nothing
-// and loses nothing. The first call ever (no list kept) takes the leads
-// with WasHot as listed and moved already. It returns how many jobs it added.
+// The list, and the latest last touch of each lead seen listed, are kept
+// in the outbox, in the same transaction as the jobs, so a crash repeats
+// nothing and loses nothing. A lead listed twice counts once, as its first
+// entry (the list is hottest first). Entries are never removed: about 60
+// bytes per lead ever listed. The first call ever (no list kept) takes the
+// leads with WasHot as listed and moved already. It returns how many jobs
+// it added.
 func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 	now := o.opts.Now()
 	added := 0
@@ -101,8 +104,14 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 				return fmt.Errorf("encode the last touch of a hot lead: %w", err)
 			}
 			if v := listed.Get(who); v != nil {
-				// Still listed: it moved when it entered.
-				if !bytes.Equal(v, at) {
+				// Still listed: it moved when it entered. Its last touch
+				// seen only moves forward (a touch re-sent with an
+				// earlier time must not make a later re-entry look new).
+				var seen time.Time
+				if err := seen.UnmarshalText(v); err != nil {
+					return fmt.Errorf("decode the last touch of a hot lead: %w", err)
+				}
+				if l.At.After(seen) {
 					if err := listed.Put(who, at); err != nil {
 						return err
 					}
@@ -114,6 +123,9 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 				if err := last.UnmarshalText(v); err != nil {
 					return fmt.Errorf("decode the last touch of a hot lead: %w", err)
 				}
+			}
+			if last.After(l.At) {
+				at = bytes.Clone(left.Get(who)) // bbolt keeps what Put is given until the commit
 			}
 			if err := listed.Put(who, at); err != nil {
 				return err
@@ -161,6 +173,20 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 		o.wakeAll()
 	}
 	return added, nil
+}
+
+// KeepsHotList reports whether the outbox keeps a hot-lead list yet, that
+// is whether EnqueueHotLeads ran since the upgrade that brought the list.
+func (o *Outbox) KeepsHotList() (bool, error) {
+	keeps := false
+	err := o.store.db.View(func(tx *bolt.Tx) error {
+		keeps = tx.Bucket(bucketHot) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("look for the hot-lead list: %w", err)
+	}
+	return keeps, nil
 }
 
 // addLeadMoves queues a move of l (named who) for every target whose

@@ -36,6 +36,11 @@ func TestEnqueueHotLeadsOnEntering(t *testing.T) {
 	}
 	lead := func(id string, at time.Time) crmsync.HotLead { return crmsync.HotLead{LeadID: id, Score: 40, At: at} }
 	byPhone := crmsync.HotLead{Phone: "+79160000202", Score: 45, At: t0}
+	// The same phone lead once a touch named its CRM lead: still the same.
+	byPhoneNamed := byPhone
+	byPhoneNamed.LeadID = "L_77"
+	lateWasHot := lead("400", t0)
+	lateWasHot.WasHot = true
 	wasHot := lead("100", t0)
 	wasHot.WasHot = true
 	scans := []struct {
@@ -54,8 +59,17 @@ func TestEnqueueHotLeadsOnEntering(t *testing.T) {
 		{"100 touched back over", []crmsync.HotLead{lead("100", t0.Add(48*time.Hour)), lead("200", t0.Add(time.Hour)), byPhone}, false, 1},
 		{"a touch that arrived late, dated days back, lifts 300",
 			[]crmsync.HotLead{lead("100", t0.Add(48*time.Hour)), lead("200", t0.Add(time.Hour)), byPhone, lead("300", t0.Add(-72*time.Hour))}, false, 1},
+		{"the phone lead's touch names its CRM lead, the phone lead stays", []crmsync.HotLead{lead("100", t0.Add(48*time.Hour)),
+			lead("200", t0.Add(time.Hour)), byPhoneNamed, lead("300", t0.Add(-72*time.Hour))}, false, 0},
+		{"WasHot counts on the first scan only: 400 enters", []crmsync.HotLead{lead("100", t0.Add(48*time.Hour)),
+			lead("200", t0.Add(time.Hour)), byPhoneNamed, lead("300", t0.Add(-72*time.Hour)), lateWasHot}, false, 1},
+		{"200's touch re-sent with an earlier time", []crmsync.HotLead{lead("200", t0.Add(-time.Hour))}, false, 0},
 		{"an empty list, a phone-less and id-less lead ignored", []crmsync.HotLead{{Score: 50, At: t0}}, false, 0},
 		{"200 listed again, touched last while it was listed before", []crmsync.HotLead{lead("200", t0.Add(time.Hour))}, false, 0},
+		{"everyone out", nil, false, 0},
+		{"200 back with its touch re-sent dated earlier", []crmsync.HotLead{lead("200", t0.Add(-2*time.Hour))}, false, 0},
+		{"everyone out again", nil, false, 0},
+		{"200 back at a time before the one it left with", []crmsync.HotLead{lead("200", t0.Add(30*time.Minute))}, false, 0},
 	}
 	ob := open()
 	defer func() { ob.Close() }()

@@ -24,6 +24,8 @@ var (
 	// with it the outbox has seen (RFC 3339 nano): the memory behind
 	// repeat leads.
 	bucketPhones = []byte("phones")
+	// The hot-lead list, bucketHot and bucketHotLeft (hotleads.go), is
+	// made by the first scan on purpose: its absence tells that scan.
 )
 
 // Job kinds.
@@ -57,7 +59,7 @@ type job struct {
 	id        string
 	CRM       string      `json:"crm"`
 	Kind      string      `json:"kind"`
-	Call      string      `json:"call"` // call key "provider:call_id"; for lead jobs the lead and crossing
+	Call      string      `json:"call"` // call key "provider:call_id"; for lead jobs the lead and its last touch
 	Due       time.Time   `json:"due"`  // first attempt; GiveUpAfter counts from here
 	NextAt    time.Time   `json:"next_at"`
 	Attempts  int         `json:"attempts"`

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// The queue, the threshold, the count above it and the crossings from a
-// touchBook, by the package's definitions, as the SQL computes them
+// The queue, the threshold, the count above it and the hot-lead list from
+// a touchBook, by the package's definitions, as the SQL computes them
 // (TestQueueMatchesRaw and TestBookFollowsTheTables hold both to QueueRaw
-// and ThresholdRaw, TestCrossed the crossings to the SQL's).
+// and ThresholdRaw, TestHot the hot list to the SQL's).
 //
 // A pass reads the touches in the order they are kept, one after the
 // other, and adds each to its lead's totals: 30–40 ms for a million
@@ -268,15 +268,18 @@ func (bs *bookScorer) above(now int64, threshold float64) uint64 {
 }
 
 // hot is the open leads with a touch at or before now whose score now is
-// at or above threshold, with their scores as of before (counting only
-// touches at or before now), in the queue's order (as hotSQL).
-func (bs *bookScorer) hot(now, before int64, threshold float64) []HotLead {
+// at or above threshold, with (withBefore) their scores as of before
+// (counting only touches at or before now), in the queue's order (as
+// hotSQL).
+func (bs *bookScorer) hot(now, before int64, withBefore bool, threshold float64) []HotLead {
 	b := bs.b
 	sNow, sBefore := bs.newScores(), bs.newScores()
 	for i := range b.touches {
 		if t := &b.touches[i]; t.at <= now {
 			bs.add(sNow, b.leadOf[i], t, now)
-			bs.add(sBefore, b.leadOf[i], t, before)
+			if withBefore {
+				bs.add(sBefore, b.leadOf[i], t, before)
+			}
 		}
 	}
 	bs.finish(sNow)

@@ -17,7 +17,7 @@ type HotLead struct {
 	LeadID string
 	// Score is the score now, Threshold ≤ Score; ScoreBefore the score as
 	// of the since time Hot was given, by the touches' own times (0 for a
-	// zero since).
+	// zero since, which skips computing it).
 	ScoreBefore int64
 	Score       int64
 	Threshold   float64
@@ -41,7 +41,7 @@ func (s *Scorer) Hot(ctx context.Context, since time.Time) ([]HotLead, error) {
 	before := since.UTC().Truncate(time.Second)
 	var out []HotLead
 	kept, err := s.useBook(ctx, func(bs *bookScorer) {
-		out = bs.hot(now.Unix(), before.Unix(), s.bookThreshold(bs, now).Value)
+		out = bs.hot(now.Unix(), before.Unix(), !since.IsZero(), s.bookThreshold(bs, now).Value)
 	})
 	if err != nil || kept {
 		return out, err
