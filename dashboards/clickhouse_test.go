@@ -34,7 +34,7 @@ var chPanels = map[string][]string{
 	"callpulse-manager/Calls by status":                        {"answered", "missed", "busy", "failed", "cancelled"},
 	"callpulse-sources/Funnel per ad source":                   funnelColumns,
 	"callpulse-sources/Refusal reasons per source and manager": {"reason", "source", "manager", "deals"},
-	"callpulse-queue/Score threshold (dashboard constants)":    {"threshold", "source", "sample"},
+	"callpulse-queue/Queue published":                          {"last_published"},
 	"callpulse-queue/Call queue: open leads by score": {"phone", "lead_id", "name", "grade", "source", "manager",
 		"score", "last_touch_at", "above_threshold"},
 	"callpulse-queue/Touches per action": {"time", "action", "touches"},
@@ -148,6 +148,7 @@ func (e *chEnv) panel(t *testing.T, title string) result {
 // fixture and compares the numbers with analytics, whose SQL the API uses.
 func TestClickHouse(t *testing.T) {
 	conn, store := loadFixture(t)
+	publishQueue(t, conn)
 	envs := map[string]*chEnv{}
 	for _, d := range loadDashboards(t) {
 		if _, ok := testRanges[d.UID]; ok {

@@ -4,12 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,12 +18,11 @@ import (
 	"github.com/callpulse/callpulse/scoring"
 )
 
-// The lead queue dashboard (callpulse-queue) computes in ClickHouse what
-// package scoring and analytics' follow-up compute in Go. Scoring depends
-// on callpulse.yml, which Grafana cannot read: the dashboard carries the
-// configuration as hidden constants, checked here to be callpulse's
-// defaults, and the queue and threshold are compared with scoring.Scorer
-// under several configurations, the constants set to each.
+// The lead queue dashboard (callpulse-queue) shows the call queue as
+// callpulse publishes it (scoring.Scorer.Publish into lead_queue) and
+// computes the follow-up in ClickHouse as analytics does in Go; the
+// callback SLA, which Grafana cannot read from callpulse.yml, is a hidden
+// constant, checked here to be callpulse's default.
 
 // queueNow is "now" in the queue dashboard's tests: its range, now-6d/d to
 // now, is 15 Nov 00:00 to 21 Nov 12:00 Moscow. The fixture has no call
@@ -34,53 +30,47 @@ import (
 // same calls as the range.
 var queueNow = time.Date(2026, 11, 21, 12, 0, 0, 0, moscow)
 
-// queueConstants are the dashboard's constants for a scoring configuration
-// and a callback SLA.
-func queueConstants(sc config.ScoringConfig, sla time.Duration) map[string]string {
-	pairs := make([]string, 0, len(sc.Points))
-	for _, a := range slices.Sorted(maps.Keys(sc.Points)) {
-		pairs = append(pairs, fmt.Sprintf("%s:%d", a, sc.Points[a]))
-	}
-	once := "0"
-	if sc.OncePerAction {
-		once = "1"
-	}
-	seconds := func(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
-	return map[string]string{
-		"score_points":             strings.Join(pairs, ","),
-		"score_once_per_action":    once,
-		"score_decay":              seconds(sc.Decay),
-		"score_lookback":           seconds(sc.Lookback),
-		"score_min_sample":         strconv.Itoa(sc.MinSample),
-		"score_fallback_threshold": strconv.FormatFloat(sc.FallbackThreshold, 'f', -1, 64),
-		"callback_sla":             seconds(sla),
-	}
-}
+// slaConstant is the dashboard's constant for a callback SLA.
+func slaConstant(sla time.Duration) string { return strconv.FormatInt(int64(sla/time.Second), 10) }
 
-// TestQueueConstantsAreTheDefaults: out of the box, the dashboard computes
-// with callpulse's default configuration.
+// TestQueueConstantsAreTheDefaults: out of the box, the dashboard's
+// follow-up panels count with callpulse's default callback SLA.
 func TestQueueConstantsAreTheDefaults(t *testing.T) {
-	def := config.Default()
-	want := queueConstants(def.Scoring, def.Analytics.CallbackSLA)
+	want := slaConstant(config.Default().Analytics.CallbackSLA)
 	for _, d := range loadDashboards(t) {
 		if d.UID != "callpulse-queue" {
 			continue
 		}
-		for name, value := range want {
-			v, ok := d.variable(name)
-			if !ok {
-				t.Errorf("%s: no constant %s", d.UID, name)
-				continue
-			}
-			var current string
-			_ = json.Unmarshal(v.Current.Value, &current)
-			if v.Type != "constant" || v.queryText() != value || current != value {
-				t.Errorf("%s: %s is a %s %q (current %q); want the constant %q", d.UID, name, v.Type, v.queryText(), current, value)
-			}
+		v, ok := d.variable("callback_sla")
+		if !ok {
+			t.Fatalf("%s: no constant callback_sla", d.UID)
+		}
+		var current string
+		_ = json.Unmarshal(v.Current.Value, &current)
+		if v.Type != "constant" || v.queryText() != want || current != want {
+			t.Errorf("%s: callback_sla is a %s %q (current %q); want the constant %q", d.UID, v.Type, v.queryText(), current, want)
 		}
 		return
 	}
 	t.Fatal("no callpulse-queue dashboard")
+}
+
+// publishQueue publishes the fixture's call queue as of queueNow with
+// callpulse's default scoring, as the daemon does every refresh interval.
+func publishQueue(t *testing.T, conn driver.Conn) {
+	t.Helper()
+	def := config.Default().Scoring
+	scorer, err := scoring.New(conn, scoring.Options{
+		Points: def.Points, OncePerAction: def.OncePerAction, Decay: def.Decay, Lookback: def.Lookback,
+		MinSample: def.MinSample, FallbackThreshold: def.FallbackThreshold,
+		Now: func() time.Time { return queueNow },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scorer.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // scoringConfigs are the configurations the queue is checked under.
@@ -108,12 +98,10 @@ var scoringConfigs = []struct {
 	}, scoring.Threshold{Value: 12.5, Source: scoring.Fallback, Sample: 2}},
 }
 
-// testQueue compares the threshold and the call queue with scoring's under
-// each configuration.
+// testQueue publishes the call queue under each configuration, as a
+// daemon with it would, and compares the queue panel with scoring's queue.
 func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 	ctx := context.Background()
-	saved := maps.Clone(e.vars)
-	defer func() { e.vars = saved }()
 	for _, cfg := range scoringConfigs {
 		t.Run(cfg.name, func(t *testing.T) {
 			def := config.Default()
@@ -121,9 +109,6 @@ func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 			sc.Points = maps.Clone(sc.Points)
 			if cfg.edit != nil {
 				cfg.edit(&sc)
-			}
-			for name, value := range queueConstants(sc, def.Analytics.CallbackSLA) {
-				e.vars[name] = single(value)
 			}
 			scorer, err := scoring.New(conn, scoring.Options{
 				Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay, Lookback: sc.Lookback,
@@ -141,16 +126,9 @@ func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 			if th != cfg.want {
 				t.Fatalf("scoring's threshold %+v, the fixture says %+v", th, cfg.want)
 			}
-			res := e.panel(t, "Score threshold (dashboard constants)")
-			if len(res.rows) != 1 {
-				t.Fatalf("threshold: %d rows", len(res.rows))
+			if err := scorer.Publish(ctx); err != nil {
+				t.Fatal(err)
 			}
-			got := scoring.Threshold{Value: res.num(t, 0, "threshold"),
-				Source: scoring.ThresholdSource(res.str(t, 0, "source")), Sample: int(res.num(t, 0, "sample"))}
-			if got != th {
-				t.Errorf("threshold: dashboard %+v, scoring %+v", got, th)
-			}
-
 			q, err := scorer.Queue(ctx, scoring.MaxQueueLimit, true)
 			if err != nil {
 				t.Fatal(err)
@@ -158,7 +136,7 @@ func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 			if cfg.edit == nil {
 				checkDefaultQueue(t, q)
 			}
-			res = e.panel(t, "Call queue: open leads by score")
+			res := e.panel(t, "Call queue: open leads by score")
 			leads := make([]scoring.Lead, 0, len(res.rows))
 			above := uint64(0)
 			for i := range res.rows {

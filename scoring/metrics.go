@@ -11,8 +11,9 @@ import (
 
 // Gauges export the threshold and the number of queued leads above it,
 // refreshed from ClickHouse on an interval (never per scrape, so scrapes
-// are cheap and cannot overload ClickHouse). They carry no labels: never a
-// phone or a lead id.
+// are cheap and cannot overload ClickHouse), and publish the call queue
+// for the dashboards at the same interval (Scorer.Publish). They carry no
+// labels: never a phone or a lead id.
 type Gauges struct {
 	scorer *Scorer
 	log    *slog.Logger
@@ -41,7 +42,7 @@ func NewGauges(reg prometheus.Registerer, scorer *Scorer, log *slog.Logger) *Gau
 		}),
 		errors: f.NewCounter(prometheus.CounterOpts{
 			Name: "callpulse_scoring_refresh_errors_total",
-			Help: "Failed refreshes of the lead scoring gauges.",
+			Help: "Failed refreshes of the lead scoring gauges and the call queue published for the dashboards.",
 		}),
 	}
 }
@@ -68,8 +69,9 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Refresh computes the threshold and counts the leads above it. On an error
-// the gauges keep their previous values.
+// Refresh computes the threshold and counts the leads above it, then
+// publishes the queue. On an error the gauges keep their previous values
+// and the dashboards the previous queue.
 func (g *Gauges) Refresh(ctx context.Context) error {
 	th, n, err := g.scorer.ThresholdAndAbove(ctx)
 	if err != nil {
@@ -77,5 +79,5 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 	}
 	g.threshold.Set(th.Value)
 	g.above.Set(float64(n))
-	return nil
+	return g.scorer.Publish(ctx)
 }

@@ -103,7 +103,7 @@ func TestGaugesRunStops(t *testing.T) {
 		t.Fatalf("Run = %v, want nil", err)
 	}
 	want := `
-# HELP callpulse_scoring_refresh_errors_total Failed refreshes of the lead scoring gauges.
+# HELP callpulse_scoring_refresh_errors_total Failed refreshes of the lead scoring gauges and the call queue published for the dashboards.
 # TYPE callpulse_scoring_refresh_errors_total counter
 callpulse_scoring_refresh_errors_total 0
 `
