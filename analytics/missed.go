@@ -461,26 +461,12 @@ func (s *Store) callbacksNow(r reading, start time.Time, calls []missedCall) ([]
 	if len(calls) == 0 {
 		return out, nil
 	}
-	// The missed calls by phone, then time (their keys sorted, rather than
-	// the calls or indexes into them: twice as fast).
-	type key struct {
-		phone string
-		at    int64
-		i     int
-	}
-	keys := make([]key, len(calls))
 	phones, ownerless := map[string]bool{}, map[string]bool{}
-	for i, c := range calls {
-		keys[i] = key{c.ClientPhone, c.At.Unix(), i}
+	for _, c := range calls {
 		phones[c.ClientPhone] = true
 		if c.clientManager == "" {
 			ownerless[c.ClientPhone] = true
 		}
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.phone, b.phone), cmp.Compare(a.at, b.at)) })
-	order := make([]int, len(keys))
-	for j, k := range keys {
-		order[j] = k.i
 	}
 	before := map[string]string{}
 	g, gctx := errgroup.WithContext(r.ctx)
@@ -494,14 +480,16 @@ func (s *Store) callbacksNow(r reading, start time.Time, calls []missedCall) ([]
 			return fmt.Errorf("query the answered calls of %d phones: %w", len(phones), err)
 		}
 		defer rows.Close()
-		m := callbackMatcher{calls: calls, order: order, out: out, ownerless: ownerless}
+		m := newCallbackMatcher(calls, out, ownerless)
 		var phone string
 		var a answeredCall
 		for rows.Next() {
 			if err := rows.Scan(&phone, &a.at, &a.manager); err != nil {
 				return fmt.Errorf("scan answered calls: %w", err)
 			}
-			m.add(phone, a)
+			if err := m.add(phone, a); err != nil {
+				return err
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read answered calls: %w", err)
@@ -561,13 +549,42 @@ type callbackMatcher struct {
 	answered  []answeredCall // the answered calls of phone so far
 }
 
-// add takes the next answered call of the stream.
-func (m *callbackMatcher) add(phone string, a answeredCall) {
+// newCallbackMatcher matches to calls, writing what became of each into
+// out; ownerless are the phones whose owner the matcher finds.
+func newCallbackMatcher(calls []missedCall, out []callback, ownerless map[string]bool) *callbackMatcher {
+	// The missed calls by phone, then time (their keys sorted, rather than
+	// the calls or indexes into them: twice as fast).
+	type key struct {
+		phone string
+		at    int64
+		i     int
+	}
+	keys := make([]key, len(calls))
+	for i, c := range calls {
+		keys[i] = key{c.ClientPhone, c.At.Unix(), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.phone, b.phone), cmp.Compare(a.at, b.at)) })
+	order := make([]int, len(keys))
+	for j, k := range keys {
+		order[j] = k.i
+	}
+	return &callbackMatcher{calls: calls, order: order, out: out, ownerless: ownerless}
+}
+
+// add takes the next answered call of the stream. A stream out of order
+// is an error: matched, it would leave calls open that were called back.
+func (m *callbackMatcher) add(phone string, a answeredCall) error {
 	if phone != m.phone {
+		if phone < m.phone {
+			return fmt.Errorf("answered calls out of order: a phone sorts before the previous one")
+		}
 		m.flush(phone)
 		m.phone, m.answered = phone, m.answered[:0]
+	} else if n := len(m.answered); n > 0 && cmp.Or(a.at.Compare(m.answered[n-1].at), cmp.Compare(a.manager, m.answered[n-1].manager)) < 0 {
+		return fmt.Errorf("answered calls of a phone out of order")
 	}
 	m.answered = append(m.answered, a)
+	return nil
 }
 
 // flush matches the missed calls of m.phone, and skips those of the phones

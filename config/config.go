@@ -183,7 +183,8 @@ type Line struct {
 // MetricsConfig configures the Prometheus metrics.
 type MetricsConfig struct {
 	// RefreshInterval is how often business gauges are recomputed from
-	// ClickHouse.
+	// ClickHouse, hot leads looked for and the call queue published for
+	// the dashboards.
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	// Token, when set, is the bearer token /metrics requires (Prometheus:
 	// authorization.credentials_file). Unset, /metrics is open to whoever

@@ -129,6 +129,10 @@ func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 			if err := scorer.Publish(ctx); err != nil {
 				t.Fatal(err)
 			}
+			// The queue is as of queueNow, in ms for Grafana's dateTimeFromNow.
+			if res := e.panel(t, "Queue published"); len(res.rows) != 1 || res.num(t, 0, "last_published") != float64(queueNow.UnixMilli()) {
+				t.Errorf("Queue published: %v, want one row of %d", res.rows, queueNow.UnixMilli())
+			}
 			q, err := scorer.Queue(ctx, scoring.MaxQueueLimit, true)
 			if err != nil {
 				t.Fatal(err)

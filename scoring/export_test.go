@@ -1,5 +1,7 @@
 package scoring
 
+import "time"
+
 // BookServed says whether s's last queue, threshold or count above it was
 // computed from its book (false: in SQL).
 func BookServed(s *Scorer) bool {
@@ -17,3 +19,7 @@ func BookReads(s *Scorer) int {
 	defer func() { <-s.book.turn }()
 	return s.book.reads
 }
+
+// SetPublishAfter sets how recent another publication must be for g's
+// refresh to skip its own (Run sets half its interval).
+func SetPublishAfter(g *Gauges, d time.Duration) { g.publishAfter = d }

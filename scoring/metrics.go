@@ -18,9 +18,15 @@ type Gauges struct {
 	scorer *Scorer
 	log    *slog.Logger
 
-	above     prometheus.Gauge
-	threshold prometheus.Gauge
-	errors    prometheus.Counter
+	above       prometheus.Gauge
+	threshold   prometheus.Gauge
+	errors      prometheus.Counter
+	lastRefresh prometheus.Gauge
+
+	// publishAfter skips a publication when the newest one, by any
+	// daemon, is younger than it (Run: half the interval); 0 publishes at
+	// every refresh.
+	publishAfter time.Duration
 }
 
 // NewGauges registers the scoring gauges on reg.
@@ -44,6 +50,10 @@ func NewGauges(reg prometheus.Registerer, scorer *Scorer, log *slog.Logger) *Gau
 			Name: "callpulse_scoring_refresh_errors_total",
 			Help: "Failed refreshes of the lead scoring gauges and the call queue published for the dashboards.",
 		}),
+		lastRefresh: f.NewGauge(prometheus.GaugeOpts{
+			Name: "callpulse_scoring_last_refresh_timestamp_seconds",
+			Help: "When the lead scoring gauges were last refreshed and the call queue for the dashboards last published (Unix time; 0 before the first).",
+		}),
 	}
 }
 
@@ -51,6 +61,7 @@ func NewGauges(reg prometheus.Registerer, scorer *Scorer, log *slog.Logger) *Gau
 // when ctx is done; a failed refresh (or one that takes longer than the
 // interval) is logged, counted and tried again at the next tick.
 func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
+	g.publishAfter = interval / 2
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -70,7 +81,8 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 }
 
 // Refresh computes the threshold and counts the leads above it, then
-// publishes the queue. On an error the gauges keep their previous values
+// publishes the queue, unless another daemon sharing the ClickHouse did
+// within publishAfter. On an error the gauges keep their previous values
 // and the dashboards the previous queue.
 func (g *Gauges) Refresh(ctx context.Context) error {
 	th, n, err := g.scorer.ThresholdAndAbove(ctx)
@@ -79,5 +91,19 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 	}
 	g.threshold.Set(th.Value)
 	g.above.Set(float64(n))
-	return g.scorer.Publish(ctx)
+	publish := true
+	if g.publishAfter > 0 {
+		last, err := g.scorer.LastPublished(ctx)
+		if err != nil {
+			return err
+		}
+		publish = time.Since(last) >= g.publishAfter
+	}
+	if publish {
+		if err := g.scorer.Publish(ctx); err != nil {
+			return err
+		}
+	}
+	g.lastRefresh.SetToCurrentTime()
+	return nil
 }

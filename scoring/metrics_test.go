@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func testGauges(t *testing.T, keep func(*scoring.Options)) {
 	e := newEnv(t)
 	e.loadScenario(t)
 	reg := prometheus.NewRegistry()
-	g := scoring.NewGauges(reg, e.scorer(t, keep), nil)
+	scorer := e.scorer(t, keep)
+	g := scoring.NewGauges(reg, scorer, nil)
 	if err := g.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +47,17 @@ callpulse_queue_leads_above_threshold 3
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"callpulse_lead_score_threshold", "callpulse_queue_leads_above_threshold"); err != nil {
 		t.Error(err)
+	}
+	// The refresh published the queue for the dashboards, and says when.
+	q, err := scorer.Queue(context.Background(), scoring.MaxQueueLimit, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th, leads := newestPublication(t, e); th != 32 || !reflect.DeepEqual(leads, q.Leads) {
+		t.Errorf("published threshold %v, leads %+v; want 32, the queue %+v", th, leads, q.Leads)
+	}
+	if v := gaugeValue(t, reg, "callpulse_scoring_last_refresh_timestamp_seconds"); v <= 0 {
+		t.Errorf("callpulse_scoring_last_refresh_timestamp_seconds = %v after a refresh", v)
 	}
 
 	// A newly won deal moves both at the next refresh.
@@ -110,4 +123,20 @@ callpulse_scoring_refresh_errors_total 0
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "callpulse_scoring_refresh_errors_total"); err != nil {
 		t.Error(err)
 	}
+}
+
+// gaugeValue is the value of the unlabelled gauge name in reg.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
 }

@@ -18,15 +18,17 @@ const publishSQL = `INSERT INTO lead_queue (published, published_at, rank, phone
 // in nanoseconds: the newest wins, whatever the scorer's clock says);
 // published_at is the time the queue is as of.
 //
-// The daemon publishes every metrics.refresh_interval (Gauges.Run), so
-// that Grafana shows the queue callpulse.yml's scoring gives, in
-// milliseconds, instead of scoring every touch in SQL itself.
+// The daemons publish every metrics.refresh_interval (Gauges.Run; one of
+// several daemons sharing a ClickHouse skips a round another published
+// in), so that Grafana shows the queue callpulse.yml's scoring gives, in
+// milliseconds, instead of scoring every touch in SQL itself. They must
+// share their scoring settings, and their clocks must agree.
 func (s *Scorer) Publish(ctx context.Context) error {
-	q, err := s.Queue(ctx, MaxQueueLimit, true)
+	asOf := s.now().UTC().Truncate(time.Second)
+	q, err := s.queueAt(ctx, asOf, MaxQueueLimit, true)
 	if err != nil {
 		return err
 	}
-	asOf := s.now().UTC().Truncate(time.Second)
 	published := uint64(time.Now().UnixNano())
 	batch, err := s.conn.PrepareBatch(ctx, publishSQL)
 	if err != nil {
@@ -48,4 +50,17 @@ func (s *Scorer) Publish(ctx context.Context) error {
 		return fmt.Errorf("publish the queue (%d leads): %w", len(q.Leads), err)
 	}
 	return nil
+}
+
+// LastPublished is the wall-clock time of the newest publication in
+// lead_queue, by whichever daemon; zero if there is none.
+func (s *Scorer) LastPublished(ctx context.Context) (time.Time, error) {
+	var ns uint64
+	if err := s.conn.QueryRow(ctx, "SELECT max(published) FROM lead_queue").Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("read the newest publication of the queue: %w", err)
+	}
+	if ns == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, int64(ns)), nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/callpulse/callpulse/client"
 	"github.com/callpulse/callpulse/scoring"
 )
@@ -85,6 +87,13 @@ func TestPublish(t *testing.T) {
 				}
 			}
 			check("the scenario", 5)
+			// Merged, the newest publication is still whole.
+			if err := e.db.Conn().Exec(ctx, "OPTIMIZE TABLE lead_queue FINAL"); err != nil {
+				t.Fatal(err)
+			}
+			if _, leads := newestPublication(t, e); len(leads) != 5 {
+				t.Errorf("after OPTIMIZE FINAL: %d leads in the newest publication, want 5", len(leads))
+			}
 			// D-201 is won: its lead leaves the queue, the rest move up.
 			e.importDeals(t, "d201_won.csv", scenarioNow.Add(-30*time.Minute))
 			check("after D-201 is won", 4)
@@ -93,5 +102,41 @@ func TestPublish(t *testing.T) {
 			}
 			check("no touches", 0)
 		})
+	}
+}
+
+// TestPublishOncePerInterval: of daemons sharing a ClickHouse, one
+// publishes per round; a refresh that finds a publication younger than
+// publishAfter refreshes its gauges and publishes nothing.
+func TestPublishOncePerInterval(t *testing.T) {
+	e := newEnv(t)
+	e.loadScenario(t)
+	publications := func() uint64 {
+		t.Helper()
+		var n uint64
+		if err := e.db.Conn().QueryRow(context.Background(), "SELECT uniqExact(published) FROM lead_queue").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	daemons := make([]*scoring.Gauges, 2)
+	for i := range daemons {
+		daemons[i] = scoring.NewGauges(prometheus.NewRegistry(), e.scorer(t, nil), nil)
+		scoring.SetPublishAfter(daemons[i], time.Hour)
+	}
+	for i, want := range []uint64{1, 1} {
+		if err := daemons[i].Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := publications(); n != want {
+			t.Fatalf("after daemon %d's refresh: %d publications, want %d", i+1, n, want)
+		}
+	}
+	scoring.SetPublishAfter(daemons[1], 0)
+	if err := daemons[1].Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := publications(); n != 2 {
+		t.Fatalf("a refresh that does not wait: %d publications, want 2", n)
 	}
 }

@@ -62,10 +62,14 @@ type Queue struct {
 // replicated tables, from SQL. The leads' line sources come from the
 // phone rollup (analytics.Phones).
 func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) {
+	return s.queueAt(ctx, s.now().UTC().Truncate(time.Second), limit, all)
+}
+
+// queueAt is Queue as of now.
+func (s *Scorer) queueAt(ctx context.Context, now time.Time, limit int, all bool) (Queue, error) {
 	if err := checkLimit(limit); err != nil {
 		return Queue{}, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
 	var q Queue
 	var utm []string
 	kept, err := s.useBook(ctx, func(bs *bookScorer) {

@@ -8,7 +8,8 @@
 --
 -- Each publication writes rank 0 (its marker, with the threshold, so that
 -- an empty queue is published too) and ranks 1..n (its leads); published
--- is its time in Unix nanoseconds, published_at the same in seconds. The
+-- is the wall-clock time it was written in Unix nanoseconds, published_at
+-- the time the queue is as of (the same, to the second, in the daemon). The
 -- newest publication is the rows with the largest published; older rows
 -- of the same rank are replaced as ClickHouse merges, so the table keeps
 -- about one row per rank.
