@@ -55,20 +55,26 @@ func TestQueueConstantsAreTheDefaults(t *testing.T) {
 	t.Fatal("no callpulse-queue dashboard")
 }
 
-// publishQueue publishes the fixture's call queue as of queueNow with
-// callpulse's default scoring, as the daemon does every refresh interval.
-func publishQueue(t *testing.T, conn driver.Conn) {
+// queueScorer is a daemon's scorer with the scoring settings sc, its clock
+// at queueNow.
+func queueScorer(t *testing.T, conn driver.Conn, sc config.ScoringConfig) *scoring.Scorer {
 	t.Helper()
-	def := config.Default().Scoring
 	scorer, err := scoring.New(conn, scoring.Options{
-		Points: def.Points, OncePerAction: def.OncePerAction, Decay: def.Decay, Lookback: def.Lookback,
-		MinSample: def.MinSample, FallbackThreshold: def.FallbackThreshold,
+		Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay, Lookback: sc.Lookback,
+		MinSample: sc.MinSample, FallbackThreshold: sc.FallbackThreshold,
 		Now: func() time.Time { return queueNow },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := scorer.Publish(context.Background()); err != nil {
+	return scorer
+}
+
+// publishQueue publishes the fixture's call queue as of queueNow with
+// callpulse's default scoring, as the daemon does every refresh interval.
+func publishQueue(t *testing.T, conn driver.Conn) {
+	t.Helper()
+	if err := queueScorer(t, conn, config.Default().Scoring).Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -104,20 +110,12 @@ func testQueue(t *testing.T, e *chEnv, conn driver.Conn) {
 	ctx := context.Background()
 	for _, cfg := range scoringConfigs {
 		t.Run(cfg.name, func(t *testing.T) {
-			def := config.Default()
-			sc := def.Scoring
+			sc := config.Default().Scoring
 			sc.Points = maps.Clone(sc.Points)
 			if cfg.edit != nil {
 				cfg.edit(&sc)
 			}
-			scorer, err := scoring.New(conn, scoring.Options{
-				Points: sc.Points, OncePerAction: sc.OncePerAction, Decay: sc.Decay, Lookback: sc.Lookback,
-				MinSample: sc.MinSample, FallbackThreshold: sc.FallbackThreshold,
-				Now: func() time.Time { return queueNow },
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			scorer := queueScorer(t, conn, sc)
 
 			th, err := scorer.Threshold(ctx)
 			if err != nil {
