@@ -114,10 +114,15 @@ func jsonReason(err error) string {
 
 // parseTime reads ARI's "%FT%T.%q%z" (2024-05-14T10:21:05.123+0300, no colon
 // in the offset) and, in case a version or proxy rewrites it, RFC 3339. An
-// offset is required: a time without one is ambiguous.
+// offset is required: a time without one is ambiguous. As for the other
+// providers, the year (in UTC) must lie in 2000–2099: a year outside
+// 0–9999 in UTC could not even be stored (found by FuzzParse).
 func parseTime(field, s string) (time.Time, error) {
 	for _, layout := range []string{"2006-01-02T15:04:05Z0700", time.RFC3339Nano} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 2000 || y >= 2100 {
+				return time.Time{}, fmt.Errorf("%w: %s: year out of range, want 2000 to 2099", ErrInvalidEvent, field)
+			}
 			return t.UTC(), nil
 		}
 	}

@@ -87,7 +87,8 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"", "2024-05-14T10:21:05.123", "2024-05-14 10:21:05+0300", "1715671265"} {
+	for _, s := range []string{"", "2024-05-14T10:21:05.123", "2024-05-14 10:21:05+0300", "1715671265",
+		"0000-01-01T0:00:00+0100", "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z"} {
 		if _, err := parseTime("timestamp", s); err == nil {
 			t.Errorf("parseTime(%q) succeeded", s)
 		}

@@ -88,6 +88,7 @@ func TestParseRejects(t *testing.T) {
 		{"missing_call_id.json", 400, "call_id"},
 		{"bad_direction.json", 400, "direction"},
 		{"bad_time.json", 400, "started_at"},
+		{"year_out_of_range.json", 400, "started_at"}, // in UTC, the year -1: it could not even be stored
 		{"bad_phone.json", 400, "client_phone"},
 		{"ended_before_start.json", 400, "ended_at"},
 		{"outbound_missed.json", 400, "status"},

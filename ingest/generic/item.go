@@ -85,6 +85,11 @@ func (p *Provider) parseItem(raw json.RawMessage, prefix string, now time.Time) 
 		if err != nil {
 			return e, bad(t.field, "want RFC 3339 time with offset, e.g. 2026-11-20T09:15:00+03:00")
 		}
+		if y := v.UTC().Year(); y < 2000 || y >= 2100 {
+			// As the other providers: no call is from another century,
+			// and a year outside 0–9999 in UTC cannot even be stored.
+			return e, bad(t.field, "year out of range, want 2000 to 2099")
+		}
 		*t.dst = v.UTC()
 	}
 	if err := checkTimeline(&e, bad); err != nil {
