@@ -146,11 +146,12 @@ func (h *worstFirst) Pop() any {
 	return x
 }
 
-// top is the limit hottest open leads with a touch at or before now, in
-// the queue's order, without AboveThreshold, and the utm sources of their
-// earliest touches having one (as topLeadsSQL).
-func (bs *bookScorer) top(now int64, limit int) ([]Lead, []string) {
-	b, s := bs.b, bs.scoresAt(now)
+// top is the limit hottest open leads with a touch at or before now, by
+// their scores s as of now, in the queue's order, without AboveThreshold,
+// and the utm sources of their earliest touches having one (as
+// topLeadsSQL).
+func (bs *bookScorer) top(s *scores, now int64, limit int) ([]Lead, []string) {
+	b := bs.b
 	h := make(worstFirst, 0, limit)
 	for li, k := range b.leads {
 		if s.last[li] == math.MinInt64 || !bs.open(li) {
@@ -171,15 +172,23 @@ func (bs *bookScorer) top(now int64, limit int) ([]Lead, []string) {
 			heap.Fix(&h, 0)
 		}
 	}
-	slices.SortFunc(h, func(a, b rankedLead) int {
+	return bs.ranked(now, h)
+}
+
+// ranked sorts leads into the queue's order and returns them as Leads,
+// without AboveThreshold, with their lead ids and the utm sources of their
+// earliest touches having one, as of now (leads[i] is the i-th of
+// ranked, sorted).
+func (bs *bookScorer) ranked(now int64, ranked []rankedLead) ([]Lead, []string) {
+	slices.SortFunc(ranked, func(a, b rankedLead) int {
 		if a.before(b) {
 			return -1
 		}
 		return 1
 	})
-	leads, utm := make([]Lead, len(h)), make([]string, len(h))
-	rank := make([]int32, len(b.leads)) // 1 + the lead's index in leads; 0 for leads not chosen
-	for i, r := range h {
+	leads, utm := make([]Lead, len(ranked)), make([]string, len(ranked))
+	rank := make([]int32, len(bs.b.leads)) // 1 + the lead's index in leads; 0 for leads not chosen
+	for i, r := range ranked {
 		rank[r.lead] = int32(i + 1)
 		leads[i] = Lead{Phone: r.phone, Score: r.score, LastTouchAt: time.Unix(r.last, 0).UTC()}
 	}
@@ -255,9 +264,8 @@ func (bs *bookScorer) threshold(from, now int64) (leads int, total int64) {
 	return leads, total
 }
 
-// above counts the open leads whose score now is at or above threshold.
-func (bs *bookScorer) above(now int64, threshold float64) uint64 {
-	s := bs.scoresAt(now)
+// above counts the open leads whose score s is at or above threshold.
+func (bs *bookScorer) above(s *scores, threshold float64) uint64 {
 	var n uint64
 	for li := range bs.b.leads {
 		if s.last[li] != math.MinInt64 && bs.open(li) && float64(s.score[li]) >= threshold {
@@ -272,18 +280,7 @@ func (bs *bookScorer) above(now int64, threshold float64) uint64 {
 // (counting only touches at or before now), in the queue's order (as
 // hotSQL).
 func (bs *bookScorer) hot(now, before int64, withBefore bool, threshold float64) []HotLead {
-	b := bs.b
-	sNow, sBefore := bs.newScores(), bs.newScores()
-	for i := range b.touches {
-		if t := &b.touches[i]; t.at <= now {
-			bs.add(sNow, b.leadOf[i], t, now)
-			if withBefore {
-				bs.add(sBefore, b.leadOf[i], t, before)
-			}
-		}
-	}
-	bs.finish(sNow)
-	bs.finish(sBefore)
+	b, sNow := bs.b, bs.scoresAt(now)
 	var ranked []rankedLead
 	for li, k := range b.leads {
 		if sNow.last[li] == math.MinInt64 || !bs.open(li) || float64(sNow.score[li]) < threshold {
@@ -292,22 +289,24 @@ func (bs *bookScorer) hot(now, before int64, withBefore bool, threshold float64)
 		ranked = append(ranked, rankedLead{lead: int32(li), score: sNow.score[li], last: sNow.last[li],
 			phone: b.strs.str(k.phone), ref: b.strs.str(k.ref)})
 	}
-	slices.SortFunc(ranked, func(a, b rankedLead) int {
-		if a.before(b) {
-			return -1
+	leads, _ := bs.ranked(now, ranked)
+	var sBefore *scores
+	if withBefore {
+		// As of before, of the touches at or before now.
+		sBefore = bs.newScores()
+		for i := range b.touches {
+			if t := &b.touches[i]; t.at <= now {
+				bs.add(sBefore, b.leadOf[i], t, before)
+			}
 		}
-		return 1
-	})
-	leads, utm := make([]Lead, len(ranked)), make([]string, len(ranked))
-	rank := make([]int32, len(b.leads))
-	for i, r := range ranked {
-		rank[r.lead] = int32(i + 1)
+		bs.finish(sBefore)
 	}
-	bs.ids(now, rank, leads, utm)
-	var out []HotLead
-	for i, r := range ranked {
-		out = append(out, HotLead{Phone: r.phone, LeadID: leads[i].LeadID, ScoreBefore: sBefore.score[r.lead],
-			Score: r.score, Threshold: threshold, LastTouchAt: time.Unix(r.last, 0).UTC()})
+	out := make([]HotLead, len(leads))
+	for i, l := range leads {
+		out[i] = HotLead{Phone: l.Phone, LeadID: l.LeadID, Score: l.Score, Threshold: threshold, LastTouchAt: l.LastTouchAt}
+		if sBefore != nil {
+			out[i].ScoreBefore = sBefore.score[ranked[i].lead]
+		}
 	}
 	return out
 }

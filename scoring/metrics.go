@@ -80,17 +80,12 @@ func (g *Gauges) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Refresh computes the threshold and counts the leads above it, then
-// publishes the queue, unless another daemon sharing the ClickHouse did
-// within publishAfter. On an error the gauges keep their previous values
-// and the dashboards the previous queue.
+// Refresh computes the threshold and counts the leads above it and
+// publishes the queue (Scorer.Publish), all from one look at the book,
+// unless another daemon sharing the ClickHouse published within
+// publishAfter: then it only refreshes the gauges. On an error the gauges
+// keep their previous values and the dashboards the previous queue.
 func (g *Gauges) Refresh(ctx context.Context) error {
-	th, n, err := g.scorer.ThresholdAndAbove(ctx)
-	if err != nil {
-		return err
-	}
-	g.threshold.Set(th.Value)
-	g.above.Set(float64(n))
 	publish := true
 	if g.publishAfter > 0 {
 		last, err := g.scorer.LastPublished(ctx)
@@ -99,11 +94,32 @@ func (g *Gauges) Refresh(ctx context.Context) error {
 		}
 		publish = time.Since(last) >= g.publishAfter
 	}
-	if publish {
-		if err := g.scorer.Publish(ctx); err != nil {
+	if !publish {
+		th, n, err := g.scorer.ThresholdAndAbove(ctx)
+		if err != nil {
 			return err
 		}
+		g.set(th, n)
+		// The queue published last is young enough to count as this
+		// refresh's.
+		g.lastRefresh.SetToCurrentTime()
+		return nil
+	}
+	asOf := g.scorer.now().UTC().Truncate(time.Second)
+	q, n, err := g.scorer.queueAt(ctx, asOf, MaxQueueLimit, true, true)
+	if err != nil {
+		return err
+	}
+	g.set(q.Threshold, n)
+	if err := g.scorer.publish(ctx, asOf, q); err != nil {
+		return err
 	}
 	g.lastRefresh.SetToCurrentTime()
 	return nil
+}
+
+// set sets the threshold and the count above it.
+func (g *Gauges) set(th Threshold, above uint64) {
+	g.threshold.Set(th.Value)
+	g.above.Set(float64(above))
 }

@@ -25,10 +25,15 @@ const publishSQL = `INSERT INTO lead_queue (published, published_at, rank, phone
 // share their scoring settings, and their clocks must agree.
 func (s *Scorer) Publish(ctx context.Context) error {
 	asOf := s.now().UTC().Truncate(time.Second)
-	q, err := s.queueAt(ctx, asOf, MaxQueueLimit, true)
+	q, _, err := s.queueAt(ctx, asOf, MaxQueueLimit, true, false)
 	if err != nil {
 		return err
 	}
+	return s.publish(ctx, asOf, q)
+}
+
+// publish writes q, the queue as of asOf, as a publication.
+func (s *Scorer) publish(ctx context.Context, asOf time.Time, q Queue) error {
 	published := uint64(time.Now().UnixNano())
 	batch, err := s.conn.PrepareBatch(ctx, publishSQL)
 	if err != nil {

@@ -62,26 +62,39 @@ type Queue struct {
 // replicated tables, from SQL. The leads' line sources come from the
 // phone rollup (analytics.Phones).
 func (s *Scorer) Queue(ctx context.Context, limit int, all bool) (Queue, error) {
-	return s.queueAt(ctx, s.now().UTC().Truncate(time.Second), limit, all)
+	q, _, err := s.queueAt(ctx, s.now().UTC().Truncate(time.Second), limit, all, false)
+	return q, err
 }
 
-// queueAt is Queue as of now.
-func (s *Scorer) queueAt(ctx context.Context, now time.Time, limit int, all bool) (Queue, error) {
+// queueAt is Queue as of now and, with count, AboveThreshold's count at
+// its threshold (of every open lead, not only the limit hottest), from the
+// same look at the book and the same scores.
+func (s *Scorer) queueAt(ctx context.Context, now time.Time, limit int, all, count bool) (Queue, uint64, error) {
 	if err := checkLimit(limit); err != nil {
-		return Queue{}, err
+		return Queue{}, 0, err
 	}
 	var q Queue
 	var utm []string
+	var above uint64
 	kept, err := s.useBook(ctx, func(bs *bookScorer) {
+		sc := bs.scoresAt(now.Unix())
 		q.Threshold = s.bookThreshold(bs, now)
-		q.Leads, utm = bs.top(now.Unix(), limit)
+		q.Leads, utm = bs.top(sc, now.Unix(), limit)
+		if count {
+			above = bs.above(sc, q.Threshold.Value)
+		}
 	})
 	if err != nil {
-		return Queue{}, err
+		return Queue{}, 0, err
 	}
 	if !kept {
 		if q, utm, err = s.sqlQueue(ctx, now, limit); err != nil {
-			return Queue{}, err
+			return Queue{}, 0, err
+		}
+		if count {
+			if above, err = s.aboveAt(ctx, now, q.Threshold.Value); err != nil {
+				return Queue{}, 0, err
+			}
 		}
 	}
 	if !all {
@@ -92,9 +105,9 @@ func (s *Scorer) queueAt(ctx context.Context, now time.Time, limit int, all bool
 		q.Leads, utm = q.Leads[:n], utm[:n]
 	}
 	if err := s.describe(ctx, q, utm, s.lines.FirstLineSources); err != nil {
-		return Queue{}, err
+		return Queue{}, 0, err
 	}
-	return q, nil
+	return q, above, nil
 }
 
 // sqlQueue is the threshold and the limit hottest leads as of now, in
@@ -214,7 +227,7 @@ func (s *Scorer) ThresholdAndAbove(ctx context.Context) (Threshold, uint64, erro
 	var n uint64
 	kept, err := s.useBook(ctx, func(bs *bookScorer) {
 		th = s.bookThreshold(bs, now)
-		n = bs.above(now.Unix(), th.Value)
+		n = bs.above(bs.scoresAt(now.Unix()), th.Value)
 	})
 	if err != nil || kept {
 		return th, n, err
@@ -222,16 +235,20 @@ func (s *Scorer) ThresholdAndAbove(ctx context.Context) (Threshold, uint64, erro
 	if th, err = s.Threshold(ctx); err != nil {
 		return th, 0, err
 	}
-	n, err = s.AboveThreshold(ctx, th.Value)
+	n, err = s.aboveAt(ctx, now, th.Value)
 	return th, n, err
 }
 
 // AboveThreshold counts the open leads whose score now is at or above
 // threshold.
 func (s *Scorer) AboveThreshold(ctx context.Context, threshold float64) (uint64, error) {
-	now := s.now().UTC().Truncate(time.Second)
+	return s.aboveAt(ctx, s.now().UTC().Truncate(time.Second), threshold)
+}
+
+// aboveAt is AboveThreshold as of now.
+func (s *Scorer) aboveAt(ctx context.Context, now time.Time, threshold float64) (uint64, error) {
 	var n uint64
-	kept, err := s.useBook(ctx, func(bs *bookScorer) { n = bs.above(now.Unix(), threshold) })
+	kept, err := s.useBook(ctx, func(bs *bookScorer) { n = bs.above(bs.scoresAt(now.Unix()), threshold) })
 	if err != nil || kept {
 		return n, err
 	}
