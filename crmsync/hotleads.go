@@ -18,12 +18,11 @@ const KindLead = "lead"
 // Buckets of the hot-lead scan's memory, made by its first call (so their
 // absence tells a first scan).
 var (
-	// bucketHot holds the leads of the latest scan's list: lead → its
-	// last touch seen while listed (RFC 3339 nano).
+	// bucketHot holds the leads of the latest scan's list: lead → empty.
 	bucketHot = []byte("hot")
-	// bucketHotLeft holds the leads that left the list: lead → its last
-	// touch seen while listed.
-	bucketHotLeft = []byte("hot_left")
+	// bucketHotSeen holds, per lead ever listed, the latest last touch it
+	// had while listed (RFC 3339 nano).
+	bucketHotSeen = []byte("hot_seen")
 )
 
 // HotLead is a lead whose score is at or above the scoring threshold.
@@ -72,8 +71,9 @@ type LeadMover interface {
 // times, a touch that reaches ClickHouse late, dated before the previous
 // scan, still moves its lead.
 //
-// The list, and the latest last touch of each lead seen listed, are kept
-// in the outbox, in the same transaction as the jobs, so a crash repeats
+// The list, and the latest last touch each lead had while listed (which
+// only moves forward), are kept in the outbox, in the same transaction as
+// the jobs, so a crash repeats
 // nothing and loses nothing. A lead listed twice counts once, as its first
 // entry (the list is hottest first). Entries are never removed: about 60
 // bytes per lead ever listed. The first call ever (no list kept) takes the
@@ -88,7 +88,7 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 		if err != nil {
 			return err
 		}
-		left, err := tx.CreateBucketIfNotExists(bucketHotLeft)
+		seen, err := tx.CreateBucketIfNotExists(bucketHotSeen)
 		if err != nil {
 			return err
 		}
@@ -99,67 +99,46 @@ func (o *Outbox) EnqueueHotLeads(leads []HotLead) (int, error) {
 				continue
 			}
 			inList[string(who)] = true
-			at, err := l.At.UTC().MarshalText()
-			if err != nil {
-				return fmt.Errorf("encode the last touch of a hot lead: %w", err)
-			}
-			if v := listed.Get(who); v != nil {
-				// Still listed: it moved when it entered. Its last touch
-				// seen only moves forward (a touch re-sent with an
-				// earlier time must not make a later re-entry look new).
-				var seen time.Time
-				if err := seen.UnmarshalText(v); err != nil {
-					return fmt.Errorf("decode the last touch of a hot lead: %w", err)
-				}
-				if l.At.After(seen) {
-					if err := listed.Put(who, at); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			var last time.Time
-			if v := left.Get(who); v != nil {
+			var last time.Time // the latest last touch seen while listed
+			if v := seen.Get(who); v != nil {
 				if err := last.UnmarshalText(v); err != nil {
 					return fmt.Errorf("decode the last touch of a hot lead: %w", err)
 				}
 			}
-			if last.After(l.At) {
-				at = bytes.Clone(left.Get(who)) // bbolt keeps what Put is given until the commit
+			// It moves when it enters the list with a touch newer than any
+			// seen while listed; the first scan ever takes those the
+			// version before had listed as moved.
+			if listed.Get(who) == nil && l.At.After(last) && !(first && l.WasHot) {
+				n, err := o.addLeadMoves(tx, l, string(who), now)
+				if err != nil {
+					return err
+				}
+				added += n
 			}
-			if err := listed.Put(who, at); err != nil {
+			if err := listed.Put(who, nil); err != nil {
 				return err
 			}
-			if err := left.Delete(who); err != nil {
-				return err
+			if l.At.After(last) {
+				at, err := l.At.UTC().MarshalText()
+				if err != nil {
+					return fmt.Errorf("encode the last touch of a hot lead: %w", err)
+				}
+				if err := seen.Put(who, at); err != nil {
+					return err
+				}
 			}
-			if first && l.WasHot {
-				continue // listed and moved by the version before
-			}
-			if !l.At.After(last) {
-				continue // back in the list with no new touch
-			}
-			n, err := o.addLeadMoves(tx, l, string(who), now)
-			if err != nil {
-				return err
-			}
-			added += n
 		}
-		type gone struct{ who, at []byte }
-		var out []gone
-		if err := listed.ForEach(func(k, v []byte) error {
+		var gone [][]byte
+		if err := listed.ForEach(func(k, _ []byte) error {
 			if !inList[string(k)] {
-				out = append(out, gone{bytes.Clone(k), bytes.Clone(v)})
+				gone = append(gone, bytes.Clone(k))
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		for _, g := range out {
-			if err := listed.Delete(g.who); err != nil {
-				return err
-			}
-			if err := left.Put(g.who, g.at); err != nil {
+		for _, k := range gone {
+			if err := listed.Delete(k); err != nil {
 				return err
 			}
 		}

@@ -24,7 +24,7 @@ var (
 	// with it the outbox has seen (RFC 3339 nano): the memory behind
 	// repeat leads.
 	bucketPhones = []byte("phones")
-	// The hot-lead list, bucketHot and bucketHotLeft (hotleads.go), is
+	// The hot-lead list, bucketHot and bucketHotSeen (hotleads.go), is
 	// made by the first scan on purpose: its absence tells that scan.
 )
 
