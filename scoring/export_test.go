@@ -1,6 +1,10 @@
 package scoring
 
-import "time"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
 
 // BookServed says whether s's last queue, threshold or count above it was
 // computed from its book (false: in SQL).
@@ -23,3 +27,6 @@ func BookReads(s *Scorer) int {
 // SetPublishAfter sets how recent another publication must be for g's
 // refresh to skip its own (Run sets half its interval).
 func SetPublishAfter(g *Gauges, d time.Duration) { g.publishAfter = d }
+
+// LastRefresh is g's callpulse_scoring_last_refresh_timestamp_seconds.
+func LastRefresh(g *Gauges) float64 { return testutil.ToFloat64(g.lastRefresh) }

@@ -56,7 +56,7 @@ callpulse_queue_leads_above_threshold 3
 	if th, leads := newestPublication(t, e); th != 32 || !reflect.DeepEqual(leads, q.Leads) {
 		t.Errorf("published threshold %v, leads %+v; want 32, the queue %+v", th, leads, q.Leads)
 	}
-	if v := gaugeValue(t, reg, "callpulse_scoring_last_refresh_timestamp_seconds"); v <= 0 {
+	if v := scoring.LastRefresh(g); v <= 0 {
 		t.Errorf("callpulse_scoring_last_refresh_timestamp_seconds = %v after a refresh", v)
 	}
 
@@ -123,20 +123,4 @@ callpulse_scoring_refresh_errors_total 0
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "callpulse_scoring_refresh_errors_total"); err != nil {
 		t.Error(err)
 	}
-}
-
-// gaugeValue is the value of the unlabelled gauge name in reg.
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no %s", name)
-	return 0
 }
