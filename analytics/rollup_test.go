@@ -654,3 +654,40 @@ func (s *streamDB) replayStored() {
 	s.exec(`INSERT INTO client_categories (phone, category, valid_from, origin, recorded_at)
 	SELECT phone, category, valid_from, origin, recorded_at FROM client_categories`)
 }
+
+// TestRollupHeadReadsNewestLayout: the view rollup_head, which the
+// dashboards read, follows the newest facts layout any refresher has
+// written (migration 0018): a later snapshot of an older layout is not
+// read, one of a newer layout is.
+func TestRollupHeadReadsNewestLayout(t *testing.T) {
+	s := newStreamDB(t)
+	s.write(streamCall(rand.New(rand.NewPCG(3, 42)), "generic", "c1"))
+	settle(t, s.db)
+	refresh(t, analytics.NewRollup(s.db.Conn(), analytics.RollupOptions{Zone: time.UTC, Margin: time.Nanosecond}), analytics.RefreshRebuild)
+	head := func() uint64 {
+		t.Helper()
+		var id uint64
+		if err := s.db.Conn().QueryRow(context.Background(), "SELECT id FROM rollup_head").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ours := head()
+	if ours == 0 {
+		t.Fatal("rollup_head names no refresh after a rebuild")
+	}
+	later := func(id uint64, layout string) {
+		s.exec(fmt.Sprintf("INSERT INTO talk_refreshes (epoch, id, base, cutoff, zone, rebuilt, done_at, chain) "+
+			"SELECT %d, %d, %d, now() + 3600, '', now(), now(), [%d]", id, id, id, id))
+		s.exec(fmt.Sprintf("INSERT INTO fact_refreshes (generation, id, layout) SELECT generation, %d, %s FROM fact_refreshes LIMIT 1",
+			id, layout))
+	}
+	later(1000, "layout - 1") // an older callpulse, still refreshing
+	if got := head(); got != ours {
+		t.Errorf("rollup_head = %d after a later snapshot of an older layout, want %d", got, ours)
+	}
+	later(1001, "layout + 1") // a newer callpulse
+	if got := head(); got != 1001 {
+		t.Errorf("rollup_head = %d after a snapshot of a newer layout, want 1001", got)
+	}
+}

@@ -37,9 +37,10 @@ import (
 // phone rollup keeps each phone's first inbound contact and first reach
 // for speed to lead (0017), 6 since it keeps each phone's latest answered
 // call and latest manager for open missed calls (0018). A generation of
-// another layout is read as no facts, so the next refresh rebuilds. A
-// change of it re-creates the view rollup_head (migrations 0014, 0015,
-// 0016, 0017, 0018), which names the layout it reads.
+// another layout is read as no facts, so the next refresh rebuilds. The
+// view rollup_head reads the newest layout written (since 0018; before,
+// each change made the view again with the new number), so a change of it
+// needs no migration of its own.
 const factsLayout = 6
 
 // refreshMarker is one row of talk_refreshes.

@@ -8,8 +8,14 @@
 --
 -- Rows written before this migration lack them: this callpulse writes
 -- facts layout 6 (analytics.factsLayout), reads older generations as no
--- facts and rebuilds at its first refresh; rollup_head is re-created to
--- read layout 6.
+-- facts and rebuilds at its first refresh.
+--
+-- rollup_head is re-created once more, for the last time: it used to name
+-- the layout it reads, so every layout change (0015-0017) made it again.
+-- It now reads the newest layout any refresher has written, which is the
+-- daemons' own once the first upgraded one has refreshed (until then the
+-- dashboards keep showing the snapshots of the layout before, whose
+-- columns are all they read).
 ALTER TABLE phone_rollup
     ADD COLUMN last_answered_at DateTime DEFAULT toDateTime(0);
 
@@ -31,6 +37,7 @@ SELECT
 FROM
 (
     SELECT argMax((id, generation, rebuilt, cutoff, chain), (cutoff, -toInt64(id))) AS h
-    FROM talk_refreshes ANY INNER JOIN (SELECT id, generation FROM fact_refreshes WHERE layout = 6) USING id
+    FROM talk_refreshes ANY INNER JOIN
+        (SELECT id, generation FROM fact_refreshes WHERE layout = (SELECT max(layout) FROM fact_refreshes)) USING id
     WHERE notEmpty(chain)
 );
